@@ -1,0 +1,1 @@
+"""Running the job grid: jobs, the store, executors and the environment record."""

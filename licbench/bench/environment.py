@@ -1,0 +1,81 @@
+"""Where and with what a run was made: stored beside every summary so numbers can be traced."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+LIBRARIES = (
+    "numpy",
+    "pillow",
+    "torch",
+    "pytorch-msssim",
+    "compressai",
+    "pandas",
+    "scipy",
+    "matplotlib",
+    "jinja2",
+)
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def licbench_version() -> str:
+    return package_version("licbench") or "0+unknown"
+
+
+def git_revision(path: Path | None = None) -> dict[str, object]:
+    """The commit of the licbench source tree and whether it had uncommitted changes."""
+    path = path or Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=10
+        )
+        if commit.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def collect_environment() -> dict[str, object]:
+    """Versions, git hash, machine: what asv and lm-eval record beside their numbers."""
+    from PIL import features
+
+    codec_libraries = {name: features.version(name) for name in ("jpg", "webp", "jpg_2000", "avif")}
+    return {
+        "licbench": licbench_version(),
+        "git": git_revision(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "libraries": {name: package_version(name) for name in LIBRARIES},
+        "codec_libraries": codec_libraries,
+    }

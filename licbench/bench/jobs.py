@@ -1,0 +1,65 @@
+"""The job grid: codec × quality × image, each job with a key that says exactly what it computes.
+
+A job key hashes the codec key (name + version() + parameters), the quality, the image's sha256
+and the metric set. Anything that could change a result changes the key, so the store can serve
+a finished job forever and never serve a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from licbench.codecs import Codec
+from licbench.datasets import ImageRef
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def format_quality(quality: float) -> str:
+    """A quality as people write it: ``50`` not ``50.0``, ``0.35`` not ``0.35000000000000003``."""
+    return f"{float(quality):.10g}"
+
+
+def codec_key(codec: Codec) -> str:
+    """Identity of a codec's output: registry name, version() and the spec's parameters."""
+    return _digest(codec.spec.name, codec.version(), str(codec.spec))
+
+
+@dataclass(frozen=True)
+class Job:
+    codec: str  #: canonical codec spec, e.g. ``jpeg`` or ``cca:config=tiny,ckpt=DIR``
+    codec_key: str
+    quality: float
+    image: ImageRef
+    metrics: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return _digest(
+            self.codec_key, format_quality(self.quality), self.image.sha256, ",".join(self.metrics)
+        )
+
+    def describe(self) -> str:
+        return f"{self.image.path} with {self.codec} at quality {format_quality(self.quality)}"
+
+
+def plan_jobs(
+    codecs: Sequence[Codec],
+    images: Sequence[ImageRef],
+    metrics: Sequence[str],
+    qualities: dict[str, Sequence[float]] | None = None,
+) -> list[Job]:
+    """Every (codec, quality, image) job, image-major within a codec so workers reuse images."""
+    qualities = qualities or {}
+    jobs: list[Job] = []
+    for codec in codecs:
+        key = codec_key(codec)
+        sweep: Iterable[float] = qualities.get(codec.label, codec.qualities)
+        for image in images:
+            for quality in sweep:
+                jobs.append(Job(codec.label, key, float(quality), image, tuple(metrics)))
+    return jobs

@@ -1,0 +1,44 @@
+"""The run manifest (``run.json`` in the output folder): which jobs make up a run.
+
+The store holds results of many runs; the manifest names the jobs of one, with the dataset's
+image names, so ``licbench report DIR`` can rebuild every output from the store alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST_NAME = "run.json"
+
+
+@dataclass
+class RunManifest:
+    dataset: str
+    store: str
+    anchor: str
+    method: str
+    metrics: list[str]
+    #: per codec label: description and version()
+    codecs: dict[str, dict[str, str]]
+    #: per image sha256: its name in the dataset
+    images: dict[str, str]
+    jobs: list[str]
+    created: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    format: int = 1
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / MANIFEST_NAME
+        path.write_text(json.dumps(asdict(self), indent=1))
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> "RunManifest":
+        path = folder / MANIFEST_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no run manifest here; is {folder} a licbench run?")
+        return cls(**json.loads(path.read_text()))

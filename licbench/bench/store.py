@@ -1,0 +1,136 @@
+"""The result store: one SQLite row per finished job, committed as soon as the job finishes.
+
+SQLite in WAL mode gives atomic, durable commits without a server: a run killed at any moment
+keeps every row it committed and no half-written one, and a re-run computes only what is
+missing. The primary key is the job key, so a job can never appear twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    job_key TEXT PRIMARY KEY,
+    codec TEXT NOT NULL,
+    codec_key TEXT NOT NULL,
+    codec_version TEXT NOT NULL,
+    quality REAL NOT NULL,
+    image TEXT NOT NULL,
+    image_sha256 TEXT NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    bytes INTEGER,
+    bpp REAL,
+    metrics TEXT NOT NULL,
+    encode_s REAL,
+    decode_s REAL,
+    decode_stages TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    error TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_codec ON results (codec_key, quality);
+"""
+
+
+@dataclass
+class Record:
+    """What one job produced: sizes, metrics and timings, or the error that stopped it."""
+
+    job_key: str
+    codec: str
+    codec_key: str
+    codec_version: str
+    quality: float
+    image: str
+    image_sha256: str
+    width: int | None = None
+    height: int | None = None
+    bytes: int | None = None
+    bpp: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    encode_s: float | None = None
+    decode_s: float | None = None
+    decode_stages: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    created: float = field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+_JSON_FIELDS = ("metrics", "decode_stages", "environment")
+
+
+def _encode_json(value: Any) -> str:
+    # NaN/inf are kept as JSON extensions: they are legitimate metric values (e.g. lossless PSNR)
+    return json.dumps(value, sort_keys=True)
+
+
+class Store:
+    """A SQLite results file. Safe for one writer process and any number of readers."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def put(self, record: Record) -> None:
+        """Write one record in its own transaction (replacing an earlier failed attempt)."""
+        row = asdict(record)
+        for name in _JSON_FIELDS:
+            row[name] = _encode_json(row[name])
+        columns = ", ".join(row)
+        placeholders = ", ".join(f":{name}" for name in row)
+        with self._connection:
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._connection.execute(
+                f"INSERT OR REPLACE INTO results ({columns}) VALUES ({placeholders})", row
+            )
+
+    def get(self, job_keys: Iterable[str]) -> dict[str, Record]:
+        """The stored records among ``job_keys``, by key."""
+        keys = list(job_keys)
+        found: dict[str, Record] = {}
+        cursor = self._connection.cursor()
+        cursor.row_factory = sqlite3.Row
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in cursor.execute(f"SELECT * FROM results WHERE job_key IN ({marks})", chunk):
+                data = dict(row)
+                for name in _JSON_FIELDS:
+                    data[name] = json.loads(data[name])
+                found[data["job_key"]] = Record(**data)
+        return found
+
+    def finished(self, job_keys: Iterable[str]) -> set[str]:
+        """Keys of jobs that finished without error: these are never computed again."""
+        return {key for key, record in self.get(job_keys).items() if record.ok}
+
+    def count(self) -> int:
+        return self._connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    def integrity_ok(self) -> bool:
+        return self._connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,84 @@
+"""The codec registry: the one table of codec names.
+
+Built-in codecs are registered lazily here ("module:Class"), so listing names imports nothing
+heavy; plugins come in through the ``licbench.codecs`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from licbench.codecs.base import Availability, Codec, CodecSpec, CodecSpecError, parse_codec_specs
+from licbench.registry import Registry, RegistryError
+
+CODECS: Registry[type[Codec]] = Registry("codec", "licbench.codecs")
+
+CODECS.register("jpeg", "licbench.codecs.pillow:JPEG")
+CODECS.register("webp", "licbench.codecs.pillow:WebP")
+CODECS.register("jpeg2000", "licbench.codecs.pillow:JPEG2000")
+CODECS.register("avif", "licbench.codecs.pillow:AVIF")
+
+
+def create_codec(spec: str | CodecSpec) -> Codec:
+    """Make a codec from a spec such as ``"jpeg"`` or ``"cca:config=tiny,ckpt=DIR"``."""
+    if isinstance(spec, str):
+        spec = CodecSpec.parse(spec)
+    cls = CODECS.get(spec.name)
+    try:
+        codec = cls(**dict(spec.params))
+    except TypeError as exc:
+        raise CodecSpecError(f"codec {spec.name!r}: {exc}") from exc
+    codec.spec = spec
+    return codec
+
+
+@dataclass(frozen=True)
+class CodecInfo:
+    """One line of ``licbench codecs``."""
+
+    name: str
+    description: str
+    availability: Availability
+    origin: str
+
+
+def codec_info(name: str) -> CodecInfo:
+    """Describe a registered codec without failing when it cannot be imported."""
+    try:
+        cls = CODECS.get(name)
+    except ImportError as exc:
+        return CodecInfo(
+            name,
+            "",
+            Availability(False, f"cannot import: {exc}", "pip install 'licbench[all]'"),
+            CODECS.origin(name),
+        )
+    try:
+        availability = cls.available()
+    except Exception as exc:  # a broken plugin must not break the listing
+        availability = Availability(False, f"availability check failed: {exc}")
+    return CodecInfo(name, cls.description, availability, CODECS.origin(name))
+
+
+def list_codecs(pattern: str = "*", *, available_only: bool = False) -> list[str]:
+    """Names of registered codecs matching ``pattern`` (shell wildcards)."""
+    names = [n for n in CODECS.names() if fnmatch.fnmatchcase(n, pattern)]
+    if available_only:
+        names = [n for n in names if codec_info(n).availability.ok]
+    return names
+
+
+__all__ = [
+    "CODECS",
+    "Availability",
+    "Codec",
+    "CodecInfo",
+    "CodecSpec",
+    "CodecSpecError",
+    "RegistryError",
+    "codec_info",
+    "create_codec",
+    "list_codecs",
+    "parse_codec_specs",
+]

@@ -1,0 +1,141 @@
+"""The contract every codec keeps, and how a codec spec string becomes a codec.
+
+A codec turns an 8-bit RGB image into bytes and bytes back into an 8-bit RGB image. The harness
+measures bpp from exactly the bytes that ``decode`` receives, so a codec cannot report estimated
+bits; ``decode`` must work from those bytes alone (no state carried over from ``encode``).
+``version()`` names everything that changes the output (library or tool version, checkpoint
+sha256): it is part of the cache key, so changing any of them never serves stale results.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a codec can run here; when not, why and what to install."""
+
+    ok: bool
+    reason: str = ""
+    hint: str = ""
+
+    @classmethod
+    def yes(cls) -> "Availability":
+        return cls(True)
+
+
+class CodecSpecError(ValueError):
+    """A codec spec string that cannot be parsed, or parameters the codec does not take."""
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """``NAME`` or ``NAME:key=value,key=value`` (e.g. ``cca:config=tiny,ckpt=DIR``)."""
+
+    name: str
+    params: tuple[tuple[str, str], ...] = field(default=())
+
+    @classmethod
+    def parse(cls, text: str) -> "CodecSpec":
+        text = text.strip()
+        name, sep, rest = text.partition(":")
+        if not name:
+            raise CodecSpecError(f"codec spec {text!r} has no codec name")
+        params: dict[str, str] = {}
+        if sep and rest:
+            for item in rest.split(","):
+                key, eq, value = item.partition("=")
+                if not eq or not key.strip():
+                    raise CodecSpecError(
+                        f"codec spec {text!r}: {item!r} is not key=value "
+                        "(a spec is NAME or NAME:key=value,key=value)"
+                    )
+                if key.strip() in params:
+                    raise CodecSpecError(f"codec spec {text!r}: {key.strip()!r} given twice")
+                params[key.strip()] = value.strip()
+        return cls(name.strip(), tuple(sorted(params.items())))
+
+    def __str__(self) -> str:
+        if not self.params:
+            return self.name
+        return self.name + ":" + ",".join(f"{k}={v}" for k, v in self.params)
+
+
+def parse_codec_specs(tokens: Sequence[str]) -> list[CodecSpec]:
+    """Parse ``--codecs`` tokens: each a spec, or a comma list of plain names (``jpeg,webp``)."""
+    specs: list[CodecSpec] = []
+    for token in tokens:
+        if ":" in token:
+            specs.append(CodecSpec.parse(token))
+        else:
+            specs.extend(CodecSpec.parse(name) for name in token.split(",") if name.strip())
+    return specs
+
+
+class Codec(ABC):
+    """Base class of all codecs.
+
+    Subclasses set ``description`` and ``qualities`` (the default sweep, in the codec's own
+    quality parameter, where a larger value always means more bytes), implement ``encode``,
+    ``decode`` and ``version``, and override ``available`` when they depend on something that
+    may be missing. Spec parameters arrive as keyword strings in ``__init__``.
+    """
+
+    description: ClassVar[str] = ""
+    qualities: tuple[float, ...] = ()
+    #: the closed range of the quality parameter, used when searching for a target bpp
+    quality_range: ClassVar[tuple[float, float]] = (0, 100)
+    #: whether the quality parameter is an integer
+    integer_quality: ClassVar[bool] = True
+
+    def __init__(self, **params: str) -> None:
+        if params:
+            raise CodecSpecError(
+                f"{type(self).__name__} takes no parameters, got {', '.join(sorted(params))}"
+            )
+
+    #: set by :func:`licbench.codecs.create_codec`: the spec this instance was made from
+    spec: CodecSpec
+
+    @property
+    def label(self) -> str:
+        """The name results are reported under: the canonical spec string."""
+        spec = getattr(self, "spec", None)
+        return str(spec) if spec is not None else type(self).__name__.lower()
+
+    @classmethod
+    def available(cls) -> Availability:
+        return Availability.yes()
+
+    @abstractmethod
+    def version(self) -> str:
+        """Everything that changes the output: library/tool versions, checkpoint hashes."""
+
+    @abstractmethod
+    def encode(self, image: np.ndarray, quality: float) -> bytes:
+        """Compress an HxWx3 uint8 RGB image."""
+
+    @abstractmethod
+    def decode(self, data: bytes) -> np.ndarray:
+        """Reconstruct an HxWx3 uint8 RGB image from ``data`` alone."""
+
+    def decode_profiled(self, data: bytes) -> tuple[np.ndarray, dict[str, float]]:
+        """Decode and say how long each stage took, in seconds.
+
+        Classical codecs have one stage (``total``); learned codecs split it into entropy
+        decoding and synthesis. Latency measurement builds on this method.
+        """
+        start = time.perf_counter()
+        image = self.decode(data)
+        return image, {"total": time.perf_counter() - start}
+
+    def environment(self) -> dict[str, str]:
+        """Facts about where this codec ran (device, threads), stored with its results."""
+        return {}

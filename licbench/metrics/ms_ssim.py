@@ -1,0 +1,37 @@
+"""MS-SSIM on RGB through pytorch-msssim (data range 255), as CompressAI's bench computes it.
+
+MS-SSIM downsamples four times with an 11-tap window, so it is undefined for images with a side
+shorter than 161 pixels; such images get NaN rather than a number from a different definition.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: the smallest side pytorch-msssim accepts with its default 11-pixel window and 5 scales
+MIN_SIDE = 161
+
+
+def ms_ssim_rgb(original: np.ndarray, decoded: np.ndarray) -> float:
+    import torch
+    from pytorch_msssim import ms_ssim
+
+    if original.shape != decoded.shape:
+        raise ValueError(f"shape mismatch: original {original.shape}, decoded {decoded.shape}")
+    if min(original.shape[:2]) < MIN_SIDE:
+        return math.nan
+
+    def to_tensor(image: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1)[None]
+
+    with torch.no_grad():
+        return float(ms_ssim(to_tensor(original), to_tensor(decoded), data_range=255.0))
+
+
+def to_decibels(ms_ssim_value: float) -> float:
+    """−10·log10(1 − MS-SSIM): the dB scale on which MS-SSIM curves are usually compared."""
+    if math.isnan(ms_ssim_value):
+        return math.nan
+    return math.inf if ms_ssim_value >= 1.0 else -10.0 * math.log10(1.0 - ms_ssim_value)

@@ -1,0 +1,37 @@
+"""The self-contained HTML report, rendered with jinja2 (autoescaping on: image and codec names
+come from users' files and must show as text, never run as markup)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jinja2
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        if math.isinf(value):
+            return "∞"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("licbench.reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["num"] = _number
+    return environment
+
+
+def render_report(context: dict[str, Any]) -> str:
+    return _environment().get_template("report.html.j2").render(**context)
