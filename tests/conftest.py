@@ -40,7 +40,7 @@ def image_folder(tmp_path: Path) -> Path:
     (folder / "sub").mkdir(parents=True)
     sizes = [(176, 192), (168, 200), (192, 176)]
     names = ["a.png", "b.png", "sub/c.png"]
-    for seed, (name, (h, w)) in enumerate(zip(names, sizes)):
+    for seed, (name, (h, w)) in enumerate(zip(names, sizes, strict=True)):
         Image.fromarray(synthetic_image(h, w, seed)).save(folder / name)
     return folder
 
