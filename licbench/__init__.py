@@ -15,6 +15,8 @@ _API = {
     "create_codec": "licbench.codecs",
     "list_codecs": "licbench.codecs",
     "bd_rate": "licbench.metrics.bdrate",
+    "load_reference": "licbench.references",
+    "list_references": "licbench.references",
 }
 
 __all__ = sorted(_API)

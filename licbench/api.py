@@ -11,9 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licbench.bench.environment import collect_environment
+from licbench.bench.executors import DEFAULT_TIMEOUT, make_executor
+from licbench.bench.freshness import (
+    current_summary,
+    forget_outputs,
+    outputs_fingerprint,
+    remember_outputs,
+    save_manifest,
+)
+from licbench.bench.images import DEFAULT_MAX_PIXELS
 from licbench.bench.jobs import codec_key, plan_jobs
 from licbench.bench.manifest import RunManifest
 from licbench.bench.runner import execute
@@ -28,10 +37,12 @@ from licbench.codecs import (
     parse_codec_specs,
 )
 from licbench.datasets import load_dataset
-from licbench.metrics import DEFAULT_METRICS, METRICS
-from licbench.metrics.bdrate import bd_rate
+from licbench.metrics import DEFAULT_METRICS, METRICS, metric_availability
 from licbench.paths import default_store
-from licbench.reports.outputs import write_outputs
+from licbench.references import REFERENCES
+
+if TYPE_CHECKING:  # at run time bd_rate comes through __getattr__ (it needs scipy)
+    from licbench.metrics.bdrate import bd_rate
 
 DEFAULT_DATASET = "kodak-sample"
 DEFAULT_ANCHOR = "jpeg"
@@ -86,13 +97,41 @@ def run(
     metrics: Sequence[str] = DEFAULT_METRICS,
     method: str = "pchip",
     progress: bool = True,
+    target_bpp: Sequence[float] | None = None,
+    references: Sequence[str] = (),
+    executor: str = "local",
+    scheduler: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> RunResult:
     """Benchmark ``codecs`` on ``dataset``; write per_image.csv, summary.json and report.html.
 
     ``codecs`` are spec strings (``"jpeg"``, ``"cca:config=tiny,ckpt=DIR"``); by default every
     available codec. ``qualities`` overrides the sweep of every listed codec. The anchor is
     added to the run when it is not among the codecs. Finished jobs are read from the store.
+    ``target_bpp`` (e.g. ``[0.25, 0.5]``) also searches each codec's quality per image to reach
+    those rates (see :mod:`licbench.bench.rate_target`); the probes are ordinary stored jobs.
+    ``references`` names published curves (:func:`licbench.list_references`); summary.json then
+    carries them and the BD-rate of every codec against each.
+    ``executor`` is ``"local"`` (``workers`` processes) or ``"dask"`` (a loopback LocalCluster of
+    ``workers`` processes, or the cluster at ``scheduler``); a job running longer than
+    ``timeout`` seconds is stopped, and images over ``max_pixels`` are refused. Outputs that are
+    already current (nothing changed since they were written) are not rewritten.
     """
+    try:
+        job_executor = make_executor(
+            executor,
+            workers=workers or os.cpu_count() or 1,
+            scheduler=scheduler,
+            timeout=timeout,
+            max_pixels=max_pixels,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    targets = [float(t) for t in target_bpp or ()]
+    bad_targets = [t for t in targets if not (t > 0 and t < float("inf"))]
+    if bad_targets:
+        raise UsageError(f"--target-bpp values must be positive numbers, got {bad_targets}")
     specs = parse_codec_specs(codecs) if codecs else default_codecs()
     anchor_spec = CodecSpec.parse(anchor)
     if str(anchor_spec) not in {str(s) for s in specs}:
@@ -100,6 +139,14 @@ def run(
     for metric in metrics:
         if metric not in METRICS:
             raise UsageError(f"unknown metric {metric!r}; known: {', '.join(METRICS.names())}")
+        usable = metric_availability(metric)
+        if not usable.ok:
+            raise UsageError(f"metric {metric!r} is unavailable: {usable.reason}")
+    for name in references:
+        try:
+            REFERENCES.get(name)
+        except LookupError as exc:  # unknown name: the registry's message names close matches
+            raise UsageError(str(exc)) from exc
     codec_objects = make_codecs(specs)
     sweep = None
     if qualities:
@@ -125,22 +172,82 @@ def run(
             for c in codec_objects
         },
         images={image.sha256: image.name for image in images},
+        image_paths={image.sha256: str(Path(image.path).resolve()) for image in images},
         jobs=[job.key for job in jobs],
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-        environment=collect_environment(),
+        references=list(dict.fromkeys(references)),
     )
-    manifest.save(out_dir)
-    with Store(store_path) as result_store:
+    # the environment is collected when the run is new or changed, and again when it computes
+    # jobs: a re-run that computes nothing keeps the record of where the results were made
+    kept = not save_manifest(manifest, out_dir, collect_environment)
+    with Store(store_path) as result_store, job_executor:
         counts = execute(
-            jobs, result_store, workers=workers or os.cpu_count() or 1, progress=progress
+            jobs, result_store, executor=job_executor, progress=progress, warm_up=_warm_up
         )
-    summary = write_outputs(out_dir)
+        if kept and counts["computed"]:
+            manifest.environment = collect_environment()
+            manifest.save(out_dir)
+        if targets:
+            counts["target_probes"] = _target_rates(
+                manifest, codec_objects, images, jobs, targets, result_store, job_executor
+            )
+            manifest.save(out_dir)
+        fingerprint = outputs_fingerprint(manifest, result_store)
+    summary = current_summary(out_dir, fingerprint)
+    if summary is None:
+        from licbench.reports.outputs import write_outputs
+
+        forget_outputs(out_dir)
+        summary = write_outputs(out_dir)
+        remember_outputs(out_dir, fingerprint, summary)
     return RunResult(out_dir, store_path, counts, summary)
+
+
+def _target_rates(manifest, codecs, images, jobs, targets, store, executor) -> int:
+    """Search the qualities reaching ``targets`` (probes run on the run's own executor);
+    record the choices in the manifest."""
+    from licbench.bench.rate_target import find_target_qualities
+
+    known: dict[tuple[str, str], dict[float, float]] = {}
+    records = store.get(job.key for job in jobs)
+    for job in jobs:
+        record = records.get(job.key)
+        if record is not None and record.ok and record.bpp is not None:
+            known.setdefault((job.codec, job.image.sha256), {})[job.quality] = record.bpp
+    choices, probe_counts = find_target_qualities(
+        codecs,
+        images,
+        manifest.metrics,
+        targets,
+        store,
+        known=known,
+        executor=executor,
+    )
+    manifest.target_bpp = list(targets)
+    manifest.target_choices = choices
+    return probe_counts["computed"]
+
+
+def _warm_up() -> None:
+    # new results mean new outputs: import their heavy modules while the workers compute
+    import licbench.reports.outputs  # noqa: F401
 
 
 def report(folder: str | Path, store: str | Path | None = None) -> dict[str, Any]:
     """Rebuild a run's outputs from the store (after a change to the report, or a resumed run)."""
+    from licbench.reports.outputs import write_outputs
+
+    forget_outputs(Path(folder))
     return write_outputs(Path(folder), Path(store) if store else None)
+
+
+def __getattr__(name: str) -> Any:
+    # bd_rate needs scipy: imported when asked for, so a re-run of a finished run stays light
+    if name == "bd_rate":
+        from licbench.metrics.bdrate import bd_rate
+
+        return bd_rate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["RunResult", "UsageError", "bd_rate", "default_codecs", "report", "run"]

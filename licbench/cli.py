@@ -19,6 +19,23 @@ def _qualities(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma list of numbers") from None
 
 
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one name")
+    return names
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be 0 (no limit) or more")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -49,10 +66,118 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--store", help="SQLite result store (default $LICBENCH_HOME/results.sqlite)")
     run.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="processes")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="where jobs run: local processes (default) or Dask workers",
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: an existing cluster (tcp://host:8786); default: a new "
+        "local cluster of --workers processes",
+    )
+    run.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="a job running longer is stopped and its worker replaced (default 600; 0: never)",
+    )
+    run.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        metavar="N",
+        help="images with more pixels are refused before decoding (default 100000000)",
+    )
+    run.add_argument(
+        "--target-bpp",
+        type=_qualities,
+        metavar="BPP,...",
+        help="also find, per codec and image, the largest quality with bpp <= each target "
+        "(e.g. 0.25,0.5) and report the codecs at those rates",
+    )
+
+    run.add_argument(
+        "--metrics",
+        type=_names,
+        metavar="NAME,...",
+        help="metrics to compute (default psnr-rgb,ms-ssim-rgb; also psnr-y, lpips-alex)",
+    )
+    run.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a published RD curve to compare every codec with (repeatable), e.g. "
+        "compressai-kodak-vtm",
+    )
+
+    fetch = commands.add_parser(
+        "fetch-weights", help="download pretrained weights a metric needs (needs internet)"
+    )
+    fetch.add_argument("name", choices=["lpips"], help="lpips: torchvision's AlexNet backbone")
 
     report = commands.add_parser("report", help="rebuild a run's outputs from the store")
     report.add_argument("folder")
     report.add_argument("--store", help="use this store instead of the one the run recorded")
+
+    roi = commands.add_parser(
+        "roi", help="what a codec switch saves in storage and bandwidth (HTML + JSON)"
+    )
+    roi.add_argument("--run", help="a licbench run folder (with summary.json)")
+    roi.add_argument("--anchor", help="the codec used today (default: the run's anchor)")
+    roi.add_argument("--images-per-month", type=float, help="new images stored per month")
+    roi.add_argument("--mean-image-mb", type=float, help="mean image size today, in MB")
+    roi.add_argument("--storage-cost-per-gb-month", type=float, help="price per GB per month")
+    roi.add_argument("--egress-cost-per-gb", type=float, help="price per GB delivered")
+    roi.add_argument(
+        "--deliveries-per-image", type=float, help="times each image is delivered (default 1)"
+    )
+    roi.add_argument("--metric", help="quality metric for 'equal quality' (default psnr-rgb)")
+    roi.add_argument("--currency", help="currency label (default USD)")
+    roi.add_argument("--config", help="TOML file with these values (the command line wins)")
+    roi.add_argument("--out", help="where to write roi.html and roi.json (default: the run)")
+
+    check = commands.add_parser(
+        "check", help="CI gate: compare a candidate run with a baseline run, codec by codec"
+    )
+    check.add_argument("--baseline", required=True, help="run folder or summary.json")
+    check.add_argument("--candidate", required=True, help="run folder or summary.json")
+    check.add_argument(
+        "--max-bd-rate", type=float, default=0.5, help="largest BD-rate allowed, %% (0.5)"
+    )
+    check.add_argument(
+        "--max-bpp-increase",
+        type=float,
+        default=1.0,
+        help="largest bpp increase at an equal quality setting, %% (1.0)",
+    )
+    check.add_argument("--metric", default="psnr-rgb", help="BD-rate metric (psnr-rgb)")
+    check.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
+    check.add_argument("--json", metavar="PATH", help="write the comparison as JSON here")
+
+    train = commands.add_parser(
+        "train", help="train a learned codec (rate-distortion + CCA loss) on an image folder"
+    )
+    train.add_argument("--arch", required=True, choices=["cca", "convnext-charm", "swint-charm"])
+    train.add_argument("--config", default="tiny", choices=["tiny", "paper"])
+    train.add_argument("--lmbda", type=float, required=True, help="λ of λ·255²·MSE + bpp")
+    train.add_argument("--alpha", type=float, default=1.0, help="CCA-loss weight (0: off)")
+    train.add_argument("--data", required=True, help="folder of training images")
+    train.add_argument("--val", help="folder of validation images")
+    train.add_argument("--steps", type=_positive_int, required=True)
+    train.add_argument("--out", required=True, help="checkpoint file to write")
+    train.add_argument("--resume", help="continue from this checkpoint (and its .state file)")
+    train.add_argument("--init", help="warm start from this checkpoint's weights")
+    train.add_argument("--batch-size", type=_positive_int, default=8)
+    train.add_argument("--crop", type=_positive_int, default=256, help="multiple of 64")
+    train.add_argument("--lr", type=float, default=1e-4)
+    train.add_argument("--val-every", type=_positive_int, default=500)
+    train.add_argument("--save-every", type=_positive_int, default=500)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--threads", type=_positive_int, help="torch threads")
+    train.add_argument("--no-progress", action="store_true")
 
     codecs = commands.add_parser("codecs", help="list codecs, available or not, and why")
     codecs.add_argument("pattern", nargs="?", default="*")
@@ -76,6 +201,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         method=args.method,
         progress=not args.no_progress,
+        target_bpp=args.target_bpp,
+        **({"metrics": args.metrics} if args.metrics else {}),
+        references=args.reference,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        **({"timeout": args.timeout} if args.timeout is not None else {}),
+        **({"max_pixels": args.max_pixels} if args.max_pixels is not None else {}),
     )
     counts = result.counts
     print(
@@ -85,6 +217,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     bd = result.summary["bd_rate"]
     for codec, value in bd.get("psnr-rgb", {}).items():
         print(f"  BD-rate (PSNR) of {codec} against {bd['anchor']}: {value:+.2f}%")
+    for reference, per_metric in result.summary.get("bd_rate_references", {}).items():
+        for codec, value in per_metric.get("psnr-rgb", {}).items():
+            print(f"  BD-rate (PSNR) of {codec} against {reference} (published): {value:+.2f}%")
+    targets = result.summary.get("target_bpp")
+    if targets:
+        print(f"rate targets: {counts.get('target_probes', 0)} probe jobs computed")
+        for codec, per_target in targets["codecs"].items():
+            for target, entry in per_target.items():
+                print(
+                    f"  {codec} at {target} bpp: mean {entry['bpp']:.4f} bpp, "
+                    f"{entry.get('psnr-rgb', float('nan')):.2f} dB PSNR "
+                    f"({entry['at_target']}/{entry['images']} images at the target)"
+                )
     print(f"report: {result.out / 'report.html'}")
     return 1 if result.all_failed else 0
 
@@ -97,6 +242,63 @@ def _cmd_report(args: argparse.Namespace) -> int:
     report(args.folder, args.store)
     print(f"report: {Path(args.folder) / 'report.html'}")
     return 0
+
+
+def _cmd_roi(args: argparse.Namespace) -> int:
+    from licbench.reports import roi
+
+    try:
+        config = roi.load_config(args.config) if args.config else None
+        cli = {
+            name: getattr(args, name)
+            for name in (
+                "run",
+                "anchor",
+                "images_per_month",
+                "mean_image_mb",
+                "storage_cost_per_gb_month",
+                "egress_cost_per_gb",
+                "deliveries_per_image",
+                "metric",
+                "currency",
+                "out",
+            )
+        }
+        inputs, origin = roi.merge_inputs(config, cli)
+        result = roi.estimate(inputs, origin)
+    except roi.ROIUsageError as exc:
+        raise _Usage(str(exc)) from None
+    html_path, json_path = roi.write(result, inputs.out or result["run"])
+    for codec, entry in result["codecs"].items():
+        if entry["estimable"]:
+            total = entry["total_saving_year_1"]
+            print(
+                f"{codec}: {entry['bd_rate_percent']:+.2f}% bytes vs {result['anchor']} "
+                f"({result['metric']}); first year {result['currency']} {abs(total):,.2f} "
+                f"{'saved' if total >= 0 else 'extra cost'}"
+            )
+        else:
+            print(f"{codec}: no estimate (no BD-rate against {result['anchor']})")
+    print(f"roi: {html_path}\nroi: {json_path}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from licbench.reports import check
+
+    try:
+        result = check.compare(
+            args.baseline,
+            args.candidate,
+            metric=args.metric,
+            max_bd_rate=args.max_bd_rate,
+            max_bpp_increase=args.max_bpp_increase,
+        )
+    except check.CheckUsageError as exc:
+        raise _Usage(str(exc)) from None
+    print(check.format_table(result))
+    check.write_reports(result, args.json, args.junit)
+    return 0 if result.passed else 1
 
 
 def _cmd_codecs(args: argparse.Namespace) -> int:
@@ -131,15 +333,60 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from licbench.codecs.learned.train import TrainConfig, train
+
+    if args.crop % 64:
+        raise _Usage(f"--crop {args.crop} is not a multiple of 64")
+    config = TrainConfig(
+        arch=args.arch,
+        config=args.config,
+        lmbda=args.lmbda,
+        alpha=args.alpha,
+        data=args.data,
+        val=args.val,
+        steps=args.steps,
+        out=args.out,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        lr=args.lr,
+        val_every=args.val_every,
+        save_every=args.save_every,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    try:
+        train(config, resume=args.resume, init=args.init, progress=not args.no_progress)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _Usage(str(exc)) from exc
+    return 0
+
+
 class _Usage(Exception):
     pass
 
 
+def _cmd_fetch_weights(args: argparse.Namespace) -> int:
+    from licbench.metrics.lpips import WeightsError, fetch_weights
+
+    try:
+        path = fetch_weights(report=print)
+    except (OSError, WeightsError) as exc:
+        print(f"licbench fetch-weights: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.name}: {path}")
+    return 0
+
+
 COMMANDS = {
     "run": _cmd_run,
+    "fetch-weights": _cmd_fetch_weights,
     "report": _cmd_report,
+    "roi": _cmd_roi,
+    "check": _cmd_check,
     "codecs": _cmd_codecs,
     "datasets": _cmd_datasets,
+    "train": _cmd_train,
 }
 
 
@@ -147,13 +394,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     from licbench.api import UsageError
+    from licbench.bench.executors import ExecutorError
     from licbench.codecs.base import CodecSpecError
     from licbench.datasets import DatasetError
     from licbench.registry import RegistryError
 
     try:
         return COMMANDS[args.command](args)
-    except (_Usage, UsageError, CodecSpecError, RegistryError, DatasetError) as exc:
+    except (_Usage, UsageError, CodecSpecError, RegistryError, DatasetError, ExecutorError) as exc:
         print(f"licbench {args.command}: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:

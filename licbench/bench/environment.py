@@ -6,7 +6,7 @@ import os
 import platform
 import subprocess
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 LIBRARIES = (
@@ -23,10 +23,22 @@ LIBRARIES = (
 
 
 def package_version(name: str) -> str | None:
+    """The installed version of distribution ``name``, or None.
+
+    Read from the metadata's header lines only: ``importlib.metadata.version`` parses the
+    whole file with the email parser, which is most of what a re-run of a finished run costs.
+    """
     try:
-        return version(name)
+        dist = distribution(name)
     except PackageNotFoundError:
         return None
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    for line in text.splitlines():
+        if not line.strip():
+            break  # end of the header
+        if line.startswith("Version:"):
+            return line.partition(":")[2].strip()
+    return dist.version
 
 
 def licbench_version() -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from licbench.codecs import Codec
 from licbench.datasets import ImageRef
@@ -37,8 +38,9 @@ class Job:
     image: ImageRef
     metrics: tuple[str, ...]
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # computed once per job (planning, the store, the manifest and workers all ask for it)
         return _digest(
             self.codec_key, format_quality(self.quality), self.image.sha256, ",".join(self.metrics)
         )

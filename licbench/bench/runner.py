@@ -1,32 +1,40 @@
 """Runs jobs: encode, decode from the bytes alone, measure, and store each record at once.
 
-Jobs run in a local process pool (``workers`` processes; 1 runs in this process). Each worker
-keeps the codecs it made and the last images it read, because a codec sweep revisits the same
-image for every quality. The parent process is the only writer to the store: each record is
-committed as soon as it arrives, so an interrupted run loses at most the jobs in flight.
+:func:`run_job` computes one job wherever it is called (a local worker process, a Dask worker's
+sandbox process, or this process). :func:`execute` hands the jobs that are not finished yet to
+an :class:`~licbench.bench.executors.Executor` and commits every record the moment it comes
+back: the parent process is the only writer to the store, so an interrupted run loses at most the
+jobs in flight, and a re-run computes only what is missing (or failed).
+
+Each process keeps the codecs it made and the last images it read, because a codec sweep
+revisits the same image for every quality; executors hand out consecutive jobs (image-major) so
+that these caches hit.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from licbench.bench.images import ImageLoadError, load_rgb
+from licbench.bench.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
 from licbench.bench.jobs import Job, format_quality
 from licbench.bench.store import Record, Store
 from licbench.codecs import Codec, create_codec
 from licbench.datasets import ImageRef
 from licbench.metrics import METRICS
 
+if TYPE_CHECKING:
+    from licbench.bench.executors import Executor
+
 _codecs: dict[str, Codec] = {}
-_images: OrderedDict[str, np.ndarray] = OrderedDict()
+_images: OrderedDict[tuple[str, str, int], LoadedImage | ImageLoadError] = OrderedDict()
 _IMAGE_CACHE_SIZE = 4
 
 
@@ -36,20 +44,29 @@ def _codec(spec: str) -> Codec:
     return _codecs[spec]
 
 
-def _image(ref: ImageRef) -> np.ndarray:
-    if ref.sha256 in _images:
-        _images.move_to_end(ref.sha256)
-        return _images[ref.sha256]
-    array = load_rgb(ref)
-    _images[ref.sha256] = array
-    while len(_images) > _IMAGE_CACHE_SIZE:
-        _images.popitem(last=False)
-    return array
+def _image(ref: ImageRef, max_pixels: int) -> LoadedImage:
+    # keyed by path too: the same bytes under two names must each be read (and fail) by name
+    # (a file that cannot be measured is remembered too: its other jobs fail without re-reading)
+    key = (ref.sha256, str(ref.path), max_pixels)
+    if key in _images:
+        _images.move_to_end(key)
+        loaded = _images[key]
+    else:
+        try:
+            loaded = load_image(ref, max_pixels)
+        except ImageLoadError as exc:
+            loaded = exc
+        _images[key] = loaded
+        while len(_images) > _IMAGE_CACHE_SIZE:
+            _images.popitem(last=False)
+    if isinstance(loaded, ImageLoadError):
+        raise ImageLoadError(str(loaded))
+    return loaded
 
 
-def run_job(job: Job) -> Record:
-    """Compute one job; any failure becomes the record's ``error``, naming the file and cause."""
-    record = Record(
+def blank_record(job: Job) -> Record:
+    """The record of ``job`` before anything is known but what the job is."""
+    return Record(
         job_key=job.key,
         codec=job.codec,
         codec_key=job.codec_key,
@@ -58,13 +75,46 @@ def run_job(job: Job) -> Record:
         image=job.image.name,
         image_sha256=job.image.sha256,
     )
+
+
+def failed_record(job: Job, cause: str) -> Record:
+    """A record saying that ``job`` failed, naming the file, the codec and quality, and ``cause``.
+
+    Used where the job could not report for itself (its worker process died or hung).
+    """
+    record = blank_record(job)
+    record.error = (
+        f"{job.image.path}: {job.codec} at quality {format_quality(job.quality)} failed: {cause}"
+    )
+    return record
+
+
+def _plain_environment(environment: object) -> dict:
+    """A codec's environment() as stored: JSON-able as given, else every value as text."""
+    environment = dict(environment or {})  # type: ignore[call-overload]
+    try:
+        json.dumps(environment)
+        return {str(k): v for k, v in environment.items()}
+    except (TypeError, ValueError):
+        return {str(k): str(v) for k, v in environment.items()}
+
+
+def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Record:
+    """Compute one job; any failure becomes the record's ``error``, naming the file and cause.
+
+    Whatever a codec returns is checked (bytes from ``encode``; an 8-bit array of the original's
+    shape from ``decode``), so a codec that returns garbage fails its own job and nothing else.
+    """
+    record = blank_record(job)
     stage = "loading the codec"
     try:
         codec = _codec(job.codec)
-        record.codec_version = codec.version()
-        record.environment = codec.environment()
+        record.codec_version = str(codec.version())
+        record.environment = _plain_environment(codec.environment())
         stage = "reading the image"
-        original = _image(job.image)
+        loaded = _image(job.image, max_pixels)
+        original = loaded.array
+        record.notes = "; ".join(loaded.notes) or None
         height, width = original.shape[:2]
         record.width, record.height = width, height
         stage = "encoding"
@@ -73,12 +123,15 @@ def run_job(job: Job) -> Record:
         record.encode_s = time.perf_counter() - start
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(f"encode returned {type(data).__name__}, not bytes")
+        data = bytes(data)
         record.bytes = len(data)
         record.bpp = 8.0 * len(data) / (height * width)
         stage = "decoding"
-        decoded, stages = codec.decode_profiled(bytes(data))
-        record.decode_s = sum(stages.values())
-        record.decode_stages = stages
+        decoded, stages = codec.decode_profiled(data)
+        record.decode_stages = {str(k): float(v) for k, v in dict(stages).items()}
+        record.decode_s = sum(record.decode_stages.values())
+        if not isinstance(decoded, np.ndarray):
+            raise TypeError(f"decode returned {type(decoded).__name__}, not a numpy array")
         if decoded.shape != original.shape or decoded.dtype != np.uint8:
             raise ValueError(
                 f"decoder returned {decoded.dtype} {decoded.shape}, expected uint8 {original.shape}"
@@ -87,57 +140,14 @@ def run_job(job: Job) -> Record:
         record.metrics = {name: METRICS.get(name)(original, decoded) for name in job.metrics}
     except ImageLoadError as exc:
         record.error = str(exc)
-    except Exception as exc:
-        where = traceback.extract_tb(exc.__traceback__)[-1]
+    except (Exception, SystemExit) as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
         record.error = (
             f"{job.image.path}: {job.codec} at quality {format_quality(job.quality)} failed "
-            f"while {stage}: {type(exc).__name__}: {exc} "
-            f"({os.path.basename(where.filename)}:{where.lineno})"
+            f"while {stage}: {type(exc).__name__}: {exc}{where}"
         )
     return record
-
-
-def _init_worker() -> None:
-    # one thread per worker: the pool already uses every core, and oversubscribed BLAS or
-    # OpenMP threads slow everything down
-    os.environ["OMP_NUM_THREADS"] = "1"
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:
-        pass
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    # fork starts workers in milliseconds and shares the imported modules; spawn elsewhere
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
-def iterate_records(jobs: Sequence[Job], workers: int) -> Iterator[Record]:
-    """Yield each job's record as it finishes (in completion order)."""
-    if workers <= 1:
-        for job in jobs:
-            yield run_job(job)
-        return
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=_pool_context(), initializer=_init_worker
-    ) as pool:
-        pending: set[Future[Record]] = set()
-        queue = iter(jobs)
-        # a bounded window of submitted jobs keeps memory flat on huge grids
-        for job in queue:
-            pending.add(pool.submit(run_job, job))
-            if len(pending) >= workers * 4:
-                break
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-                next_job = next(queue, None)
-                if next_job is not None:
-                    pending.add(pool.submit(run_job, next_job))
 
 
 def execute(
@@ -145,27 +155,55 @@ def execute(
     store: Store,
     *,
     workers: int = 1,
+    executor: Executor | None = None,
     progress: bool = True,
     on_record: Callable[[Record], None] | None = None,
+    warm_up: Callable[[], object] | None = None,
 ) -> dict[str, int]:
     """Run the jobs not yet finished in ``store``, committing each record as it arrives.
+
+    ``executor`` says where jobs run (default: a :class:`~licbench.bench.executors.LocalExecutor`
+    of ``workers`` processes, closed at the end; an executor passed in is left open). Nothing is
+    started, and nothing heavy imported, when every job is already finished.
+
+    ``warm_up`` is called once, when the first record is in (workers are busy with their first
+    batches then), for work that would otherwise wait until the end: importing the report's
+    modules, say. It runs in this thread, so no import is half-done when a worker is forked.
 
     Returns counts: ``total``, ``cached`` (finished before), ``computed`` and ``failed``.
     """
     finished = store.finished(job.key for job in jobs)
-    todo = [job for job in jobs if job.key not in finished]
+    todo = list({job.key: job for job in jobs if job.key not in finished}.values())
     counts = {"total": len(jobs), "cached": len(jobs) - len(todo), "computed": 0, "failed": 0}
+    if not todo:
+        return counts
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(todo), disable=not progress or not todo, unit="job") as bar:
-        for record in iterate_records(todo, workers):
-            store.put(record)
-            counts["computed"] += 1
-            if not record.ok:
-                counts["failed"] += 1
-                bar.write(f"error: {record.error}")
-            if on_record is not None:
-                on_record(record)
-            bar.set_postfix_str(f"{record.codec} q={format_quality(record.quality)}")
-            bar.update()
+    from licbench.bench.executors import LocalExecutor
+
+    owned = executor is None
+    if executor is None:
+        executor = LocalExecutor(workers)
+    noted: set[tuple[str, str]] = set()
+    try:
+        with tqdm(total=len(todo), disable=not progress, unit="job") as bar:
+            for record in executor.run(todo):
+                store.put(record)
+                counts["computed"] += 1
+                if not record.ok:
+                    counts["failed"] += 1
+                    bar.write(f"error: {record.error}")
+                elif record.notes and (record.image, record.notes) not in noted:
+                    noted.add((record.image, record.notes))
+                    bar.write(f"note: {record.image}: {record.notes}")
+                if on_record is not None:
+                    on_record(record)
+                bar.set_postfix_str(f"{record.codec} q={format_quality(record.quality)}")
+                bar.update()
+                if warm_up is not None:
+                    warm_up, call = None, warm_up
+                    call()
+    finally:
+        if owned:
+            executor.close()
     return counts

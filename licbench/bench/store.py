@@ -3,10 +3,16 @@
 SQLite in WAL mode gives atomic, durable commits without a server: a run killed at any moment
 keeps every row it committed and no half-written one, and a re-run computes only what is
 missing. The primary key is the job key, so a job can never appear twice.
+
+``synchronous=NORMAL`` is durable against the process dying (``kill -9``, a crash): a commit is
+in the WAL file, which the operating system keeps. Only a power cut or kernel crash can roll back
+the last few commits, and even then the file stays consistent (``PRAGMA integrity_check``).
+Only the parent process of a run writes; workers (local or Dask) send their records back to it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -34,7 +40,8 @@ CREATE TABLE IF NOT EXISTS results (
     decode_stages TEXT NOT NULL,
     environment TEXT NOT NULL,
     error TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    notes TEXT
 );
 CREATE INDEX IF NOT EXISTS results_codec ON results (codec_key, quality);
 """
@@ -62,6 +69,8 @@ class Record:
     environment: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     created: float = field(default_factory=time.time)
+    #: what was done to the input to measure it (``palette image converted to RGB``), or None
+    notes: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,6 +78,8 @@ class Record:
 
 
 _JSON_FIELDS = ("metrics", "decode_stages", "environment")
+#: columns added after the first release, with their SQL type: added to older stores on open
+_ADDED_COLUMNS = {"notes": "TEXT"}
 
 
 def _encode_json(value: Any) -> str:
@@ -86,6 +97,10 @@ class Store:
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
         self._connection.executescript(SCHEMA)
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(results)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in columns:  # a store written by an older licbench
+                self._connection.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self._connection.close()
@@ -127,7 +142,33 @@ class Store:
 
     def finished(self, job_keys: Iterable[str]) -> set[str]:
         """Keys of jobs that finished without error: these are never computed again."""
-        return {key for key, record in self.get(job_keys).items() if record.ok}
+        return {row[0] for row in self._select("job_key", job_keys, "error IS NULL")}
+
+    def fingerprint(self, job_keys: Iterable[str]) -> str:
+        """A digest of the stored rows of ``job_keys`` (which exist, and when each was written).
+
+        Two equal fingerprints mean the same rows: outputs built from the first are still
+        current. Cheap (no JSON is decoded), so an up-to-date re-run can skip rebuilding.
+        """
+        rows = sorted(self._select("job_key, created, error IS NULL", job_keys))
+        digest = hashlib.sha256()
+        for key, created, ok in rows:
+            digest.update(f"{key}:{created!r}:{ok}\n".encode())
+        return digest.hexdigest()
+
+    def _select(self, columns: str, job_keys: Iterable[str], where: str = "") -> list[tuple]:
+        keys = list(job_keys)
+        condition = f" AND {where}" if where else ""
+        rows: list[tuple] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                self._connection.execute(
+                    f"SELECT {columns} FROM results WHERE job_key IN ({marks}){condition}", chunk
+                )
+            )
+        return rows
 
     def count(self) -> int:
         return self._connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]

@@ -18,6 +18,30 @@ CODECS.register("jpeg", "licbench.codecs.pillow:JPEG")
 CODECS.register("webp", "licbench.codecs.pillow:WebP")
 CODECS.register("jpeg2000", "licbench.codecs.pillow:JPEG2000")
 CODECS.register("avif", "licbench.codecs.pillow:AVIF")
+CODECS.register("jpegxl", "licbench.codecs.pillow:JPEGXL")
+CODECS.register("heic", "licbench.codecs.pillow:HEIC")
+# command-line codecs, one TOML definition each in licbench/codecs/external/
+CODECS.register("bpg", "licbench.codecs.external:bpg")
+CODECS.register("vtm", "licbench.codecs.external:vtm")
+CODECS.register("x265", "licbench.codecs.external:x265")
+CODECS.register("vvenc", "licbench.codecs.external:vvenc")
+CODECS.register("cjxl", "licbench.codecs.external:cjxl")
+# learned codecs: need ckpt=... (or weights=random); the -tiny ones ship their checkpoints
+CODECS.register("cca", "licbench.codecs.learned.codec:CCA")
+CODECS.register("convnext-charm", "licbench.codecs.learned.codec:ConvNeXtCharm")
+CODECS.register("swint-charm", "licbench.codecs.learned.codec:SwinTCharm")
+CODECS.register("cca-tiny", "licbench.codecs.learned.bundled:CCATiny")
+CODECS.register("convnext-charm-tiny", "licbench.codecs.learned.bundled:ConvNeXtCharmTiny")
+
+
+def _register_user_definitions() -> None:
+    # users' TOML definitions from $LICBENCH_CODECS_PATH join the same table (collision = error)
+    from licbench.codecs.external import register_user_definitions
+
+    register_user_definitions(CODECS)
+
+
+_register_user_definitions()
 
 
 def create_codec(spec: str | CodecSpec) -> Codec:

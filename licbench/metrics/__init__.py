@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from licbench.codecs.base import Availability
+from licbench.metrics import lpips as _lpips
 from licbench.metrics.base import Metric
 from licbench.metrics.ms_ssim import ms_ssim_rgb
-from licbench.metrics.psnr import psnr_rgb
+from licbench.metrics.psnr import psnr_rgb, psnr_y
 from licbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class OptionalMetric(Metric):
+    """A metric that needs something that may be missing (weights, a package).
+
+    ``check`` says whether it can be computed here, and if not why and how to fix it; a run asks
+    before starting, so a missing file is one clear message rather than a failed job per image.
+    """
+
+    check: Callable[[], Availability] | None = None
+
+    def available(self) -> Availability:
+        return self.check() if self.check is not None else Availability.yes()
+
 
 METRICS: Registry[Metric] = Registry("metric", "licbench.metrics")
 
@@ -17,9 +37,37 @@ METRICS.register(
     "ms-ssim-rgb",
     Metric("ms-ssim-rgb", True, "", "MS-SSIM on RGB, pytorch-msssim, data range 255", ms_ssim_rgb),
 )
+METRICS.register(
+    "psnr-y",
+    Metric(
+        "psnr-y",
+        True,
+        "dB",
+        "PSNR of the BT.709 luma (0.2126 R + 0.7152 G + 0.0722 B) of the 8-bit RGB images",
+        psnr_y,
+    ),
+)
+METRICS.register(
+    "lpips-alex",
+    OptionalMetric(
+        "lpips-alex",
+        False,
+        "",
+        "LPIPS v0.1, AlexNet backbone (lpips package), RGB scaled to [-1, 1]; lower is better",
+        _lpips.lpips_alex,
+        check=_lpips.availability,
+    ),
+)
 
-#: metrics computed by a run unless told otherwise
+#: metrics computed by a run unless told otherwise (LPIPS is opt-in: --metrics ...,lpips-alex)
 DEFAULT_METRICS = ("psnr-rgb", "ms-ssim-rgb")
+
+
+def metric_availability(name: str) -> Availability:
+    """Whether metric ``name`` can be computed here (unknown names raise the registry's error)."""
+    metric = METRICS.get(name)
+    check = getattr(metric, "available", None)
+    return check() if callable(check) else Availability.yes()
 
 
 def column_name(metric: str) -> str:
@@ -27,4 +75,11 @@ def column_name(metric: str) -> str:
     return metric.replace("-", "_")
 
 
-__all__ = ["DEFAULT_METRICS", "METRICS", "Metric", "column_name"]
+__all__ = [
+    "DEFAULT_METRICS",
+    "METRICS",
+    "Metric",
+    "OptionalMetric",
+    "column_name",
+    "metric_availability",
+]

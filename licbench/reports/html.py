@@ -21,6 +21,22 @@ def _number(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _quality(value: Any) -> str:
+    """A codec quality as people write it: ``50``, ``0.35``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{float(value):.6g}"
+
+
+def _sort_key(value: Any) -> str:
+    """The raw value a sortable table cell sorts by (``data-v``); empty for missing or NaN."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("licbench.reports", "templates"),
@@ -30,6 +46,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["num"] = _number
+    environment.filters["sortkey"] = _sort_key
+    environment.filters["q"] = _quality
     return environment
 
 

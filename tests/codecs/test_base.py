@@ -32,5 +32,5 @@ def test_create_codec_rejects_unknown_parameters():
 
 
 def test_list_codecs_with_pattern():
-    assert list_codecs("jpeg*") == ["jpeg", "jpeg2000"]
+    assert list_codecs("jpeg*") == ["jpeg", "jpeg2000", "jpegxl"]
     assert set(list_codecs()) >= {"jpeg", "webp", "jpeg2000", "avif"}

@@ -1,0 +1,56 @@
+"""Copy a trained series into the package as bundled checkpoints (float16) with training.json.
+
+    python benchmarks/export_bundled.py SERIES_DIR NAME [--base base.pt]
+
+SERIES_DIR holds ``lmbda-*.pt`` (from benchmarks/train_tiny_series.sh) and ``base.pt``; NAME is
+the bundle (``cca-tiny``, ``convnext-charm-tiny``). Each rate point is written as ``qN.pt`` in
+increasing λ order, its float tensors stored as float16 (they load into float32 models; the
+codec's version() hashes these exact files, so what is measured is what ships).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from licbench.codecs.learned.bundled import WEIGHTS_DIR
+from licbench.codecs.learned.checkpoints import read_checkpoint
+
+
+def to_half(payload: dict) -> dict:
+    state = {
+        k: (v.half() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()
+    }
+    return {**payload, "state_dict": state}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("series", type=Path)
+    parser.add_argument("name")
+    args = parser.parse_args()
+    points = sorted(args.series.glob("lmbda-*.pt"), key=lambda p: float(p.stem.split("-", 1)[1]))
+    out = WEIGHTS_DIR / args.name
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("q*.pt"):
+        old.unlink()
+    base = read_checkpoint(args.series / "base.pt")["metadata"]
+    record = {"name": args.name, "base": base, "rate_points": []}
+    for index, path in enumerate(points, start=1):
+        payload = read_checkpoint(path)
+        torch.save(to_half(payload), out / f"q{index}.pt")
+        record["rate_points"].append(
+            {"file": f"q{index}.pt", "lmbda": payload["lmbda"], **payload["metadata"]}
+        )
+    tuned = sum(p.get("wall_seconds", 0) for p in record["rate_points"])
+    total = base.get("wall_seconds", 0) + tuned
+    record["total_training_wall_seconds"] = round(total, 1)
+    (out / "training.json").write_text(json.dumps(record, indent=1))
+    print(f"{out}: {len(points)} rate points, {total / 60:.1f} min of training")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""Learned image codecs: CCA, ConvNeXt-ChARM and SwinT-ChARM on one channel-wise latent codec.
+
+``create_model`` / ``list_models`` build the PyTorch models from the one table of configurations
+(``configs``); ``LearnedCodec`` and its subclasses ``CCA``, ``ConvNeXtCharm``, ``SwinTCharm`` are
+the licbench codecs (real bitstreams, decode from bytes only). Importing this package does not
+import torch: the codec classes load on first access.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from licbench.codecs.learned.configs import create_model, get_config, list_models
+
+_CODEC_EXPORTS = ("LearnedCodec", "CCA", "ConvNeXtCharm", "SwinTCharm")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CODEC_EXPORTS:
+        from licbench.codecs.learned import codec
+
+        return getattr(codec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["create_model", "get_config", "list_models", *_CODEC_EXPORTS]

@@ -1,0 +1,297 @@
+"""The learned codecs as licbench codecs: CCA, ConvNeXt-ChARM and SwinT-ChARM.
+
+Spec parameters (all strings, as a spec delivers them)::
+
+    ckpt=FILE_OR_DIR   one checkpoint per rate point (see ``checkpoints`` for formats and order)
+    config=NAME        paper (default, or what the checkpoints record) | tiny
+    weights=random     no checkpoint: seeded random weights, for benchmarks and tests only
+    seed=N             the seed of weights=random (default 0)
+    order=RULE         auto | lmbda | name | name-desc: how rate points are numbered
+    device=DEV         cpu (default) | cuda | cuda:N — where g_a and g_s run
+
+Quality is the rate-point index 1..N, larger = more bits. ``decode`` needs only the bytes: the
+header names the rate point and a 4-byte tag of the model, checked before decoding. Entropy
+parameters are always computed on the CPU in float32 (see ``latent_codec`` for what this
+guarantees across processes and devices); only the analysis and synthesis transforms use
+``device``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, ClassVar
+
+import compressai
+import numpy as np
+import torch
+
+from licbench.codecs.base import Availability, Codec, CodecSpecError
+from licbench.codecs.learned import bitstream
+from licbench.codecs.learned.checkpoints import (
+    ORDERS,
+    CheckpointError,
+    RatePoint,
+    discover_rate_points,
+    load_weights,
+    read_checkpoint,
+)
+from licbench.codecs.learned.configs import ARCHS, create_model
+from licbench.codecs.learned.latency import StageTimer, make_stage_timer
+from licbench.codecs.learned.model import PAD_MODE, PAD_MULTIPLE, LearnedCompressionModel, pad_image
+
+
+class _NoTimer(StageTimer):
+    def stage(self, name: str) -> Any:
+        return nullcontext()
+
+    def results(self) -> dict[str, float]:
+        return {}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class LearnedCodec(Codec):
+    """One learned architecture (``arch``) with one checkpoint per rate point."""
+
+    arch: ClassVar[str] = ""
+    integer_quality: ClassVar[bool] = True
+    #: overwritten per instance with (1, number of rate points)
+    quality_range: ClassVar[tuple[float, float]] = (1, 1)
+
+    def __init__(
+        self,
+        *,
+        ckpt: str | None = None,
+        config: str | None = None,
+        weights: str | None = None,
+        seed: str = "0",
+        order: str = "auto",
+        device: str = "cpu",
+        **unknown: str,
+    ) -> None:
+        super().__init__()
+        name = self.arch
+        if name not in ARCHS:
+            raise TypeError("instantiate CCA, ConvNeXtCharm or SwinTCharm, not LearnedCodec")
+        if unknown:
+            raise CodecSpecError(
+                f"{name}: unknown parameter(s) {', '.join(sorted(unknown))}; it takes ckpt, "
+                "config, weights, seed, order, device"
+            )
+        self.device = self._parse_device(device)
+        if weights not in (None, "random"):
+            raise CodecSpecError(f"{name}: weights={weights!r}; the only value is weights=random")
+        if ckpt and weights:
+            raise CodecSpecError(f"{name}: give ckpt=... or weights=random, not both")
+        if not ckpt and not weights:
+            raise CodecSpecError(
+                f"{name} needs trained weights: ckpt=FILE_OR_DIR (one checkpoint per rate point), "
+                "or weights=random for benchmarks and tests (meaningless rate-distortion)"
+            )
+        if order not in ORDERS:
+            raise CodecSpecError(f"{name}: order={order!r}; choose from {', '.join(ORDERS)}")
+        self.rate_points: list[RatePoint] = []
+        self.seed: int | None = None
+        if ckpt:
+            try:
+                self.rate_points = discover_rate_points(ckpt, order)
+            except CheckpointError as exc:
+                raise CodecSpecError(f"{name}: {exc}") from exc
+            config = self._resolve_config(config)
+        else:
+            try:
+                self.seed = int(seed)
+            except ValueError:
+                raise CodecSpecError(f"{name}: seed={seed!r} is not an integer") from None
+        self.config = config or "paper"
+        if self.config not in ARCHS[self.arch].configs:
+            raise CodecSpecError(
+                f"{name}: config={self.config!r}; choose from {sorted(ARCHS[self.arch].configs)}"
+            )
+        count = max(1, len(self.rate_points))
+        self.qualities = tuple(range(1, count + 1))
+        self.quality_range = (1, count)  # type: ignore[misc]  # known only per instance
+        self._models: dict[int, LearnedCompressionModel] = {}
+        self._tags: dict[int, bytes] = {}
+
+    # ------------------------------------------------------------------ setup
+    def _parse_device(self, device: str) -> torch.device:
+        try:
+            dev = torch.device(device)
+        except RuntimeError:
+            raise CodecSpecError(f"{self.arch}: device={device!r}; use cpu or cuda[:N]") from None
+        if dev.type not in ("cpu", "cuda"):
+            raise CodecSpecError(f"{self.arch}: device={device!r}; use cpu or cuda[:N]")
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise CodecSpecError(f"{self.arch}: device={device} but torch sees no CUDA device")
+        return dev
+
+    def _resolve_config(self, config: str | None) -> str | None:
+        for rp in self.rate_points:
+            if rp.arch is not None and rp.arch != self.arch:
+                raise CodecSpecError(f"{self.arch}: {rp.path} is a {rp.arch!r} checkpoint")
+        recorded = {rp.config for rp in self.rate_points if rp.config is not None}
+        if len(recorded) > 1:
+            raise CodecSpecError(f"{self.arch}: checkpoints mix configs {sorted(recorded)}")
+        if recorded:
+            (have,) = recorded
+            if config is not None and config != have:
+                raise CodecSpecError(
+                    f"{self.arch}: config={config} but the checkpoints are config {have!r}"
+                )
+            return have
+        return config
+
+    @classmethod
+    def available(cls) -> Availability:
+        try:
+            from compressai.ans import BufferedRansEncoder, RansDecoder  # noqa: F401
+        except ImportError as exc:
+            return Availability(False, f"compressai's rANS coder: {exc}", "pip install compressai")
+        return Availability.yes()
+
+    # ------------------------------------------------------------------ models
+    def _quality_index(self, quality: float) -> int:
+        q = int(quality) if float(quality).is_integer() else -1
+        if not 1 <= q <= len(self.qualities):
+            raise ValueError(
+                f"{self.arch}: quality {quality!r} is not a rate point 1..{len(self.qualities)}"
+            )
+        return q
+
+    def model(self, quality: float = 1) -> LearnedCompressionModel:
+        """The model of one rate point, loaded on first use (eval mode, entropy tables built)."""
+        q = self._quality_index(quality)
+        if q not in self._models:
+            with torch.random.fork_rng(devices=[]):  # leave the caller's RNG alone
+                torch.manual_seed(self.seed or 0)
+                model = create_model(self.arch, self.config)
+            if self.rate_points:
+                rp = self.rate_points[q - 1]
+                self._tags[q] = bytes.fromhex(rp.sha256)[:4]
+                load_weights(model, read_checkpoint(rp.path), source=str(rp.path))
+            else:
+                identity = f"random:{self.arch}:{self.config}:{self.seed}"
+                self._tags[q] = hashlib.sha256(identity.encode()).digest()[:4]
+                model.update(force=True)
+            self._models[q] = model.eval().place(self.device)
+        return self._models[q]
+
+    def model_tag(self, quality: float) -> bytes:
+        self.model(quality)
+        return self._tags[self._quality_index(quality)]
+
+    # ------------------------------------------------------------------ contract
+    def version(self) -> str:
+        parts = [
+            f"arch={self.arch}",
+            f"config={self.config}",
+            f"bitstream={bitstream.FORMAT_VERSION}",
+            f"pad={PAD_MODE}{PAD_MULTIPLE}",
+            f"torch={torch.__version__}",
+            f"compressai={compressai.__version__}",
+            f"device={self.device.type}",
+        ]
+        if self.rate_points:
+            parts.append("ckpt=" + ",".join(f"{rp.quality}:{rp.sha256}" for rp in self.rate_points))
+        else:
+            parts.append(f"weights=random:seed={self.seed}")
+        return ";".join(parts)
+
+    def encode(self, image: np.ndarray, quality: float) -> bytes:
+        if not (
+            isinstance(image, np.ndarray)
+            and image.dtype == np.uint8
+            and image.ndim == 3
+            and image.shape[2] == 3
+        ):
+            raise ValueError("expected an HxWx3 uint8 RGB image")
+        model = self.model(quality)
+        q = self._quality_index(quality)
+        height, width = image.shape[:2]
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        strings, _ = model.compress(pad_image(x, model.pad_multiple))
+        header = bitstream.Header(q, self._tags[q], height, width, model.pad_multiple)
+        return bitstream.pack(header, strings)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        return self._decode(data, _NoTimer())
+
+    def decode_profiled(
+        self, data: bytes, timer: StageTimer | None = None
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """Decode, timing ``entropy`` (z, hyper synthesis, slices) and ``synthesis`` (g_s).
+
+        ``timer`` defaults to CUDA events on a cuda device and ``perf_counter`` on the CPU.
+        """
+        timer = timer or make_stage_timer(self.device)
+        image = self._decode(data, timer)
+        return image, timer.results()
+
+    def _decode(self, data: bytes, timer: StageTimer) -> np.ndarray:
+        header, strings = bitstream.unpack(data)
+        if header.rate_point > len(self.qualities):
+            raise bitstream.BitstreamError(
+                f"bitstream uses rate point {header.rate_point}; this codec has "
+                f"{len(self.qualities)}"
+            )
+        model = self.model(header.rate_point)
+        if header.model_tag != self._tags[header.rate_point]:
+            raise bitstream.BitstreamError(
+                f"bitstream was made by another model than {self.arch} rate point "
+                f"{header.rate_point} of this codec (model tag {header.model_tag.hex()} != "
+                f"{self._tags[header.rate_point].hex()})"
+            )
+        if header.pad_multiple != model.pad_multiple:
+            raise bitstream.BitstreamError(f"unsupported pad multiple {header.pad_multiple}")
+        hp, wp = header.padded_size
+        with timer.stage("entropy"):
+            y_hat = model.entropy_decode(
+                strings, (hp // model.pad_multiple, wp // model.pad_multiple)
+            )
+        with timer.stage("synthesis"):
+            x_hat = model.synthesize(y_hat)[0, :, : header.height, : header.width]
+            pixels = x_hat.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0)
+            image = pixels.cpu().numpy()
+        return image
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            "device": str(self.device),
+            "device_name": _cpu_name(),
+            "torch": torch.__version__,
+            "compressai": compressai.__version__,
+            "threads": str(torch.get_num_threads()),
+            "interop_threads": str(torch.get_num_interop_threads()),
+            "entropy_device": "cpu",
+        }
+        if self.device.type == "cuda":
+            env["device_name"] = torch.cuda.get_device_name(self.device)
+            env["cuda"] = str(torch.version.cuda)
+        return env
+
+
+class CCA(LearnedCodec):
+    arch = "cca"
+    description = ARCHS["cca"].description
+
+
+class ConvNeXtCharm(LearnedCodec):
+    arch = "convnext-charm"
+    description = ARCHS["convnext-charm"].description
+
+
+class SwinTCharm(LearnedCodec):
+    arch = "swint-charm"
+    description = ARCHS["swint-charm"].description

@@ -1,0 +1,317 @@
+"""Training a learned codec with the rate–distortion loss and, for every ChARM model, the CCA loss.
+
+``licbench train`` calls :func:`train`. What it does, in order: random crops (with flips) from an
+image folder, Adam on the model, a second Adam on the CCA auxiliary model, a third on the entropy
+bottleneck's quantiles (CompressAI's auxiliary loss), gradient clipping, periodic validation on
+centre crops (loss, bpp from the likelihoods, PSNR), and checkpoints.
+
+Files written
+-------------
+``OUT`` is a licbench checkpoint (see :mod:`checkpoints`): the model only, what the codec loads.
+``OUT.state`` beside it holds what resuming needs: the three optimizers, the auxiliary model, the
+step, the random-number states and the training arguments. ``--resume OUT`` continues exactly
+where it stopped (the next step equals the one an uninterrupted run would take); ``--init CKPT``
+starts from another checkpoint's weights (a warm start from another λ) with fresh optimizers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from licbench.codecs.learned.cca_loss import (
+    AuxiliarySliceModel,
+    RateDistortionCCALoss,
+    split_parameters,
+)
+from licbench.codecs.learned.checkpoints import load_weights, read_checkpoint, save_checkpoint
+from licbench.codecs.learned.configs import create_model
+from licbench.codecs.learned.model import LearnedCompressionModel
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
+#: evaluation sets: training on them would make every licbench number on them meaningless
+FORBIDDEN_TRAINING_SETS = ("kodak", "clic", "tecnick")
+
+
+@dataclass
+class TrainConfig:
+    arch: str
+    config: str
+    lmbda: float
+    alpha: float
+    data: str
+    val: str | None
+    steps: int
+    out: str
+    batch_size: int = 8
+    crop: int = 256
+    lr: float = 1e-4
+    aux_lr: float = 1e-3
+    clip: float = 1.0
+    lr_drop_at: float = 0.9
+    val_every: int = 500
+    val_images: int = 8
+    save_every: int = 500
+    seed: int = 0
+    threads: int | None = None
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    files = sorted(
+        p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
+    if not files:
+        raise FileNotFoundError(f"{folder}: no training images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def check_training_folder(folder: str | Path) -> None:
+    """Refuse evaluation sets as training data (by folder name)."""
+    parts = {p.lower() for p in Path(folder).resolve().parts}
+    for name in FORBIDDEN_TRAINING_SETS:
+        if any(part == name or part.startswith(name + "-") for part in parts):
+            raise ValueError(
+                f"{folder}: looks like the {name} evaluation set; licbench never trains on "
+                "Kodak, CLIC or Tecnick (results on them would be meaningless)"
+            )
+
+
+class CropSampler:
+    """Random crops with flips from images held in memory, driven by one numpy Generator.
+
+    The generator's state is saved with the checkpoint, so a resumed run draws the same crops.
+    """
+
+    def __init__(self, files: Sequence[Path], crop: int, seed: int) -> None:
+        self.images = []
+        for path in files:
+            with Image.open(path) as image:
+                array = np.asarray(image.convert("RGB"))
+            if min(array.shape[:2]) >= crop:
+                self.images.append(array)
+        if not self.images:
+            raise ValueError(f"no training image is at least {crop}x{crop}")
+        self.crop = crop
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, size: int) -> Tensor:
+        crops = []
+        for _ in range(size):
+            image = self.images[self.rng.integers(len(self.images))]
+            top = self.rng.integers(image.shape[0] - self.crop + 1)
+            left = self.rng.integers(image.shape[1] - self.crop + 1)
+            crop = image[top : top + self.crop, left : left + self.crop]
+            if self.rng.random() < 0.5:
+                crop = crop[:, ::-1]
+            crops.append(np.ascontiguousarray(crop))
+        return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def centre_crops(files: Sequence[Path], crop: int, count: int) -> Tensor:
+    crops = []
+    for path in files[:count]:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("RGB"))
+        h, w = array.shape[:2]
+        size = min(crop, h, w) // 64 * 64
+        top, left = (h - size) // 2, (w - size) // 2
+        crops.append(torch.from_numpy(array[top : top + size, left : left + size].copy()))
+    size = min(c.shape[0] for c in crops)
+    return torch.stack([c[:size, :size] for c in crops]).permute(0, 3, 1, 2).float() / 255.0
+
+
+def training_forward(model: LearnedCompressionModel, x: Tensor) -> dict[str, Any]:
+    """The model's forward plus what the CCA loss needs: y and the hyper means and scales."""
+    y = model.g_a(x)
+    y_hat, likelihoods, (means, scales) = model.latent(y, return_hyper=True)
+    return {
+        "x_hat": model.g_s(y_hat),
+        "likelihoods": likelihoods,
+        "y": y,
+        "means": means,
+        "scales": scales,
+    }
+
+
+class Trainer:
+    """One training run; :meth:`step` is a single optimisation step (tests call it directly)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        torch.manual_seed(config.seed)
+        self.model = create_model(config.arch, config.config)
+        self.auxiliary = AuxiliarySliceModel(self.model.latent) if config.alpha else None
+        self.criterion = RateDistortionCCALoss(config.lmbda, config.alpha)
+        main, quantiles = split_parameters(self.model)
+        self.optimizer = torch.optim.Adam(main, lr=config.lr)
+        self.quantile_optimizer = torch.optim.Adam(quantiles, lr=config.aux_lr)
+        self.aux_optimizer = (
+            torch.optim.Adam(self.auxiliary.parameters(), lr=config.lr) if self.auxiliary else None
+        )
+        self.step_index = 0
+        self.wall_seconds = 0.0
+        self.sampler: CropSampler | None = None
+
+    # ----------------------------------------------------------------- state
+    def state(self) -> dict[str, Any]:
+        return {
+            "step": self.step_index,
+            "wall_seconds": self.wall_seconds,
+            "config": asdict(self.config),
+            "optimizer": self.optimizer.state_dict(),
+            "quantile_optimizer": self.quantile_optimizer.state_dict(),
+            "aux_optimizer": self.aux_optimizer.state_dict() if self.aux_optimizer else None,
+            "auxiliary": self.auxiliary.state_dict() if self.auxiliary else None,
+            "torch_rng": torch.get_rng_state(),
+            "sampler_rng": self.sampler.rng.bit_generator.state if self.sampler else None,
+        }
+
+    def save(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
+        path = Path(path)
+        self.model.update(force=True)
+        info = {
+            "step": self.step_index,
+            "arch": self.config.arch,
+            "config": self.config.config,
+            "lmbda": self.config.lmbda,
+            "alpha": self.config.alpha,
+            "batch_size": self.config.batch_size,
+            "crop": self.config.crop,
+            "lr": self.config.lr,
+            "data": self.config.data,
+            "wall_seconds": round(self.wall_seconds, 1),
+            "torch": str(torch.__version__),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            **(metadata or {}),
+        }
+        save_checkpoint(path, self.model, lmbda=self.config.lmbda, metadata=info)
+        state_path = path.with_name(path.name + ".state")
+        tmp = state_path.with_name(state_path.name + ".tmp")
+        torch.save(self.state(), tmp)
+        tmp.replace(state_path)
+        return path
+
+    def resume(self, path: str | Path) -> None:
+        path = Path(path)
+        load_weights(self.model, read_checkpoint(path), source=str(path))
+        state = torch.load(path.with_name(path.name + ".state"), weights_only=True)
+        self.step_index = int(state["step"])
+        self.wall_seconds = float(state["wall_seconds"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.quantile_optimizer.load_state_dict(state["quantile_optimizer"])
+        if self.aux_optimizer is not None and state["aux_optimizer"] is not None:
+            self.aux_optimizer.load_state_dict(state["aux_optimizer"])
+            assert self.auxiliary is not None
+            self.auxiliary.load_state_dict(state["auxiliary"])
+        torch.set_rng_state(state["torch_rng"])
+        if self.sampler is not None and state["sampler_rng"] is not None:
+            self.sampler.rng.bit_generator.state = state["sampler_rng"]
+
+    def warm_start(self, path: str | Path) -> None:
+        load_weights(self.model, read_checkpoint(path), source=str(path))
+
+    # ----------------------------------------------------------------- steps
+    def learning_rate(self) -> float:
+        drop = self.step_index >= self.config.lr_drop_at * self.config.steps
+        return self.config.lr * (0.1 if drop else 1.0)
+
+    def step(self, batch: Tensor) -> dict[str, float]:
+        self.model.train()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate()
+        output = training_forward(self.model, batch)
+        losses = self.criterion(output, batch, self.auxiliary)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.aux_optimizer is not None:
+            self.aux_optimizer.zero_grad(set_to_none=True)
+        (losses["loss"] + losses["aux_fit"]).backward()
+        if self.config.clip > 0:
+            nn.utils.clip_grad_norm_(self.optimizer.param_groups[0]["params"], self.config.clip)
+        self.optimizer.step()
+        if self.aux_optimizer is not None:
+            self.aux_optimizer.step()
+        self.quantile_optimizer.zero_grad(set_to_none=True)
+        quantile_loss = self.model.latent.entropy_bottleneck.loss()
+        quantile_loss.backward()
+        self.quantile_optimizer.step()
+        self.step_index += 1
+        result = {k: float(v.detach()) for k, v in losses.items()}
+        result["quantile_loss"] = float(quantile_loss)
+        return result
+
+    @torch.no_grad()
+    def validate(self, images: Tensor) -> dict[str, float]:
+        """Loss terms on validation crops, one image at a time, without training noise."""
+        self.model.eval()
+        totals: dict[str, float] = {}
+        for image in images.split(1):
+            output = training_forward(self.model, image)
+            for key, value in self.criterion(output, image, None).items():
+                totals[key] = totals.get(key, 0.0) + float(value)
+        return {k: v / len(images) for k, v in totals.items()}
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: str | None = None,
+    init: str | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Run a training job to ``config.steps`` steps; returns the checkpoint path."""
+    check_training_folder(config.data)
+    if config.val:
+        check_training_folder(config.val)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    trainer = Trainer(config)
+    trainer.sampler = CropSampler(image_files(config.data), config.crop, config.seed)
+    if resume:
+        trainer.resume(resume)
+        log(f"resumed {resume} at step {trainer.step_index}")
+    elif init:
+        trainer.warm_start(init)
+        log(f"warm start from {init}")
+    validation = None
+    if config.val:
+        validation = centre_crops(image_files(config.val), config.crop, config.val_images)
+    from tqdm.auto import tqdm
+
+    best: dict[str, float] = {}
+    with tqdm(
+        total=config.steps, initial=trainer.step_index, disable=not progress, unit="step"
+    ) as bar:
+        while trainer.step_index < config.steps:
+            start = time.perf_counter()
+            losses = trainer.step(trainer.sampler.batch(config.batch_size))
+            trainer.wall_seconds += time.perf_counter() - start
+            bar.update()
+            bar.set_postfix(
+                loss=f"{losses['loss']:.3f}",
+                bpp=f"{losses['bpp']:.3f}",
+                psnr=f"{losses['psnr']:.2f}",
+                cca=f"{losses['cca']:.4f}",
+            )
+            step = trainer.step_index
+            if validation is not None and (step % config.val_every == 0 or step == config.steps):
+                best = trainer.validate(validation)
+                bar.write(
+                    f"step {step}: validation loss {best['loss']:.4f} bpp {best['bpp']:.4f} "
+                    f"PSNR {best['psnr']:.2f} dB"
+                )
+            if step % config.save_every == 0 or step == config.steps:
+                trainer.save(config.out, {"validation": best} if best else None)
+    log(
+        f"{config.out}: {trainer.step_index} steps, {trainer.wall_seconds / 60:.1f} min of training"
+    )
+    return Path(config.out)

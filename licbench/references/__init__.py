@@ -1,0 +1,193 @@
+"""Published rate–distortion points, shipped with licbench, as named references.
+
+Each reference is one curve in CompressAI's results format (``{name, description, results:
+{bpp: [...], psnr-rgb: [...], ...}}``), so it goes straight into :func:`licbench.bd_rate` and
+CompressAI's plot tool, plus a ``provenance`` entry: where the numbers come from and how they
+were measured. The numbers are copied, unchanged, from the public files listed in each entry
+(CCA's own file is converted: one file per test set, points sorted by rate).
+
+``licbench run --reference NAME`` (repeatable) records references in the run; ``summary.json``
+then carries them and the BD-rate of every codec against each (see :mod:`.compare`).
+
+The one table of names is ``REFERENCES`` (the generic :class:`~licbench.registry.Registry`);
+plugins add references through the entry-point group ``licbench.references``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from licbench.registry import Registry
+
+COMPRESSAI_PROTOCOL = (
+    "CompressAI bench: RGB -> YCbCr BT.709 full range, 8-bit, 4:4:4; PSNR and MS-SSIM "
+    "(pytorch-msssim) on RGB; each point the mean over the images at one QP; bpp from the "
+    "bitstream file"
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One published curve and where it comes from."""
+
+    name: str
+    #: file under licbench/references/data/
+    file: str
+    #: the codec or model the points measure
+    codec: str
+    #: the licbench dataset the points were measured on ("kodak", "clic", "tecnick"), or "" when
+    #: the published set is not one licbench ships
+    dataset: str
+    #: the test set in words, as the source names it
+    dataset_description: str
+    #: where the numbers come from (repository and file)
+    source: str
+    #: how they were measured (colour handling, metric, averaging)
+    protocol: str
+    #: caveats worth reading before comparing
+    notes: str = ""
+
+    def load(self) -> dict[str, Any]:
+        """The curve in CompressAI's format with a ``provenance`` entry (a fresh copy)."""
+        data = copy.deepcopy(_read(self.file))
+        data["provenance"] = {k: v for k, v in asdict(self).items() if k != "name"}
+        data["provenance"]["reference"] = self.name
+        return data
+
+
+@cache
+def _read(file: str) -> dict[str, Any]:
+    text = resources.files("licbench.references").joinpath("data", file).read_text("utf-8")
+    return json.loads(text)
+
+
+REFERENCES: Registry[Reference] = Registry("reference", "licbench.references")
+
+
+def _register(reference: Reference) -> None:
+    REFERENCES.register(reference.name, reference)
+
+
+_register(
+    Reference(
+        name="compressai-kodak-vtm",
+        file="compressai-kodak-vtm.json",
+        codec="VTM (VVC reference software, intra)",
+        dataset="kodak",
+        dataset_description="Kodak, 24 images",
+        source="CompressAI results/image/kodak/vtm.json",
+        protocol=COMPRESSAI_PROTOCOL + "; 8 QPs",
+        notes="widely reused as the 'VTM-12.1' Kodak anchor; licbench's `vtm` codec runs the "
+        "same commands",
+    )
+)
+_register(
+    Reference(
+        name="compressai-kodak-bpg",
+        file="compressai-kodak-bpg.json",
+        codec="BPG 0.9.8 (x265, 4:4:4, 8-bit, YCbCr)",
+        dataset="kodak",
+        dataset_description="Kodak, 24 images",
+        source="CompressAI results/image/kodak (BPG 8b 444 x265 ycbcr)",
+        protocol="CompressAI bench: bpgenc -f 444 -e x265 -c ycbcr -b 8 from the PNG (BPG does "
+        "its own YCbCr conversion); PSNR and MS-SSIM on RGB; mean over images",
+        notes="licbench's `bpg` codec runs the same commands",
+    )
+)
+_register(
+    Reference(
+        name="compressai-clic2020-vtm",
+        file="compressai-clic2020-vtm.json",
+        codec="VTM (VVC reference software, intra)",
+        dataset="clic",
+        dataset_description="CLIC 2020 professional validation, 41 images",
+        source="CompressAI results/image/clic2020 (professional validation) vtm.json",
+        protocol=COMPRESSAI_PROTOCOL + "; 8 QPs",
+        notes="a different CLIC split from CCA's: do not compute BD-rate between the two",
+    )
+)
+_CCA_SOURCE = "CCA repository (LabShuHangGU/CCA, MIT) RD_data.json, key {key!r}"
+_CCA_PROTOCOL = (
+    "the authors' own evaluation, 6 lambdas, mean over images; bpp as they report it (their "
+    "eval.py pads to a multiple of 128 and by default reports likelihood bpp, not bitstream "
+    "bytes); PSNR on RGB; converted by licbench: points sorted by bpp, 'PSNR' stored as psnr-rgb"
+)
+_register(
+    Reference(
+        name="cca-kodak",
+        file="cca-kodak.json",
+        codec="CCA (Han et al., NeurIPS 2024)",
+        dataset="kodak",
+        dataset_description="Kodak, 24 images",
+        source=_CCA_SOURCE.format(key="Kodak"),
+        protocol=_CCA_PROTOCOL,
+        notes="BD-rate against compressai-kodak-vtm: -13.73% (pchip), -13.78% (akima), "
+        "-13.94% (cubic); against compressai-kodak-bpg about -31.5% (pchip, small overlap)",
+    )
+)
+_register(
+    Reference(
+        name="cca-clic",
+        file="cca-clic.json",
+        codec="CCA (Han et al., NeurIPS 2024)",
+        dataset="",
+        dataset_description="CLIC as CCA's paper evaluates it (not CLIC 2020 professional "
+        "validation)",
+        source=_CCA_SOURCE.format(key="CLIC"),
+        protocol=_CCA_PROTOCOL,
+        notes="a different CLIC split from licbench's `clic` and compressai-clic2020-vtm: do not "
+        "compute BD-rate between them",
+    )
+)
+_register(
+    Reference(
+        name="cca-tecnick",
+        file="cca-tecnick.json",
+        codec="CCA (Han et al., NeurIPS 2024)",
+        dataset="tecnick",
+        dataset_description="Tecnick TESTIMAGES RGB 1200x1200, 100 images",
+        source=_CCA_SOURCE.format(key="Tecnick"),
+        protocol=_CCA_PROTOCOL,
+    )
+)
+_register(
+    Reference(
+        name="tbtc-kodak-swint-charm",
+        file="tbtc-kodak-swint-charm.json",
+        codec="SwinT-ChARM (public PyTorch port, TBTC fork of CompressAI, zyc2022-swint-charm)",
+        dataset="kodak",
+        dataset_description="Kodak, 24 images",
+        source="TBTC fork of CompressAI, results for zyc2022-swint-charm on Kodak",
+        protocol="the fork's CompressAI-format results file ('Inference (ans)': entropy coded "
+        "with rANS); PSNR and MS-SSIM on RGB; mean over images; 4 points",
+        notes="weaker than the paper (about +0.5% vs VTM, the paper reports -3.68% vs VTM-12.1)",
+    )
+)
+
+
+def list_references(pattern: str = "*") -> list[str]:
+    """Names of the bundled (and plugin) references matching a shell-style wildcard."""
+    return REFERENCES.names(pattern)
+
+
+def reference_info(name: str) -> Reference:
+    """The :class:`Reference` entry (provenance without the points); unknown names raise."""
+    return REFERENCES.get(name)
+
+
+def load_reference(name: str) -> dict[str, Any]:
+    """A published curve in CompressAI's format, with its ``provenance``.
+
+    >>> import licbench
+    >>> vtm = licbench.load_reference("compressai-kodak-vtm")
+    >>> licbench.bd_rate(vtm, licbench.load_reference("cca-kodak"))   # about -13.73 (%)
+    """
+    return REFERENCES.get(name).load()
+
+
+__all__ = ["REFERENCES", "Reference", "list_references", "load_reference", "reference_info"]

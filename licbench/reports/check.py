@@ -1,0 +1,312 @@
+"""CI gate: compare a candidate run with a baseline run, codec by codec, on deterministic numbers.
+
+For every codec label present in both runs' summary.json:
+
+* **BD-rate** (%) of the candidate's RD curve against the baseline's curve of the same codec, on
+  one quality metric (default ``psnr-rgb``; MS-SSIM on its dB scale), with the baseline run's
+  interpolation method. Positive means the candidate needs more bits for the same quality.
+* **bpp at equal quality setting**: for each quality setting present in both curves, the relative
+  bpp change ``100 * (bpp_candidate / bpp_baseline - 1)``; the maximum over settings is gated.
+
+A codec fails when its BD-rate exceeds ``max_bd_rate`` or its largest bpp increase exceeds
+``max_bpp_increase`` (both in percent), or when its BD-rate cannot be computed (the gate never
+passes a codec it could not measure). Timings are never gated: they depend on the machine.
+Exit status of ``licbench check``: 0 pass, 1 regression, 2 usage error (missing files, no codec
+in common, unknown metric).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from licbench.metrics.bdrate import BDRateWarning, bd_rate
+from licbench.reports.analysis import BD_CURVE, higher_is_better
+
+DEFAULT_MAX_BD_RATE = 0.5
+DEFAULT_MAX_BPP_INCREASE = 1.0
+DEFAULT_METRIC = "psnr-rgb"
+
+
+class CheckUsageError(ValueError):
+    """The comparison cannot be made as asked (exit status 2)."""
+
+
+def load_summary(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """A run folder or a summary.json file → (the summary.json path, its contents)."""
+    path = Path(path)
+    file = path / "summary.json" if path.is_dir() else path
+    if not file.is_file():
+        what = "has no summary.json" if path.is_dir() else "does not exist"
+        raise CheckUsageError(f"{path} {what} (give a licbench run folder or its summary.json)")
+    try:
+        summary = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckUsageError(f"{file}: not a readable summary.json ({exc})") from exc
+    if not isinstance(summary, dict) or not isinstance(summary.get("codecs"), dict):
+        raise CheckUsageError(f"{file}: no 'codecs' section; is it a licbench summary.json?")
+    return file, summary
+
+
+@dataclass
+class CodecCheck:
+    codec: str
+    passed: bool = True
+    bd_rate: float | None = None
+    bd_rate_error: str | None = None
+    #: per quality setting present in both: baseline bpp, candidate bpp, change in %
+    bpp_changes: list[dict[str, float]] = field(default_factory=list)
+    max_bpp_increase: float | None = None
+    max_bpp_increase_quality: float | None = None
+    baseline_version: str | None = None
+    candidate_version: str | None = None
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def message(self) -> str:
+        return "; ".join(self.failures) if self.failures else "ok"
+
+
+@dataclass
+class CheckResult:
+    baseline: str
+    candidate: str
+    metric: str
+    curve: str
+    method: str
+    max_bd_rate: float
+    max_bpp_increase: float
+    codecs: list[CodecCheck]
+    only_in_baseline: list[str]
+    only_in_candidate: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.codecs)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["passed"] = self.passed
+        data["codecs"] = {c.codec: {**asdict(c), "message": c.message()} for c in self.codecs}
+        return _json_safe(data)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _quality_bpp(entry: dict[str, Any]) -> dict[float, float]:
+    results = entry.get("results") or {}
+    pairs = zip(results.get("quality") or [], results.get("bpp") or [], strict=False)
+    return {
+        float(q): float(b)
+        for q, b in pairs
+        if q is not None and b is not None and not math.isnan(float(b))
+    }
+
+
+def compare(
+    baseline: str | Path,
+    candidate: str | Path,
+    *,
+    metric: str = DEFAULT_METRIC,
+    max_bd_rate: float = DEFAULT_MAX_BD_RATE,
+    max_bpp_increase: float = DEFAULT_MAX_BPP_INCREASE,
+    method: str | None = None,
+) -> CheckResult:
+    """Compare two runs codec by codec; raises :class:`CheckUsageError` for exit status 2."""
+    base_file, base = load_summary(baseline)
+    cand_file, cand = load_summary(candidate)
+    curve = BD_CURVE.get(metric, metric)
+    direction = higher_is_better(metric)
+    if direction is None:
+        raise CheckUsageError(
+            f"unknown metric {metric!r}: its direction (higher or lower is better) is not "
+            "registered; use one of the run's metrics, e.g. psnr-rgb or ms-ssim-rgb"
+        )
+    method = method or (base.get("bd_rate") or {}).get("method") or "pchip"
+    common = [c for c in base["codecs"] if c in cand["codecs"]]
+    if not common:
+        raise CheckUsageError(
+            f"no codec in common: baseline has {sorted(base['codecs'])}, "
+            f"candidate has {sorted(cand['codecs'])}"
+        )
+    checks = []
+    for codec in common:
+        b_entry, c_entry = base["codecs"][codec], cand["codecs"][codec]
+        check = CodecCheck(
+            codec,
+            baseline_version=b_entry.get("version"),
+            candidate_version=c_entry.get("version"),
+        )
+        if check.baseline_version != check.candidate_version:
+            check.notes.append(
+                f"codec version changed: {check.baseline_version} -> {check.candidate_version}"
+            )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", BDRateWarning)
+            try:
+                value = bd_rate(b_entry, c_entry, curve, method, higher_is_better=direction)
+            except (ValueError, TypeError) as exc:
+                value = math.nan
+                check.bd_rate_error = str(exc)
+        check.notes.extend(str(w.message) for w in caught)
+        if math.isnan(value):
+            check.bd_rate_error = check.bd_rate_error or (
+                "; ".join(str(w.message) for w in caught) or "no overlapping quality range"
+            )
+            check.failures.append(f"BD-rate ({metric}) cannot be computed: {check.bd_rate_error}")
+        else:
+            check.bd_rate = value
+            if value > max_bd_rate:
+                check.failures.append(
+                    f"BD-rate ({metric}, {method}) {value:+.3f}% > {max_bd_rate:+.3f}% allowed"
+                )
+        b_points, c_points = _quality_bpp(b_entry), _quality_bpp(c_entry)
+        for quality in sorted(set(b_points) & set(c_points)):
+            before, after = b_points[quality], c_points[quality]
+            change = (after / before - 1.0) * 100.0 if before > 0 else math.inf
+            check.bpp_changes.append(
+                {"quality": quality, "baseline": before, "candidate": after, "change": change}
+            )
+        if check.bpp_changes:
+            worst = max(check.bpp_changes, key=lambda p: p["change"])
+            check.max_bpp_increase = worst["change"]
+            check.max_bpp_increase_quality = worst["quality"]
+            if worst["change"] > max_bpp_increase:
+                check.failures.append(
+                    f"bpp at quality {worst['quality']:g} grew {worst['change']:+.3f}% "
+                    f"({worst['baseline']:.5f} -> {worst['candidate']:.5f}) > "
+                    f"{max_bpp_increase:+.3f}% allowed"
+                )
+        else:
+            check.notes.append("no quality setting in common: bpp at equal quality not compared")
+        check.passed = not check.failures
+        checks.append(check)
+    return CheckResult(
+        baseline=str(base_file),
+        candidate=str(cand_file),
+        metric=metric,
+        curve=curve,
+        method=method,
+        max_bd_rate=max_bd_rate,
+        max_bpp_increase=max_bpp_increase,
+        codecs=checks,
+        only_in_baseline=[c for c in base["codecs"] if c not in cand["codecs"]],
+        only_in_candidate=[c for c in cand["codecs"] if c not in base["codecs"]],
+    )
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{value:+.{digits}f}"
+
+
+def format_table(result: CheckResult) -> str:
+    """The table ``licbench check`` prints."""
+    header = (
+        f"{'codec':<24} {'BD-rate %':>10} {'max bpp chg%':>12} {'at q':>7} {'qualities':>9}  status"
+    )
+    lines = [
+        f"baseline:  {result.baseline}",
+        f"candidate: {result.candidate}",
+        f"metric {result.metric} (BD-rate on {result.curve}, {result.method}); limits: BD-rate "
+        f"<= {result.max_bd_rate:+g}%, bpp increase at equal quality <= "
+        f"{result.max_bpp_increase:+g}%",
+        header,
+        "-" * len(header),
+    ]
+    for check in result.codecs:
+        quality = (
+            f"{check.max_bpp_increase_quality:g}"
+            if check.max_bpp_increase_quality is not None
+            else "-"
+        )
+        status = "PASS" if check.passed else "FAIL: " + check.message()
+        lines.append(
+            f"{check.codec:<24} {_fmt(check.bd_rate):>10} {_fmt(check.max_bpp_increase):>12} "
+            f"{quality:>7} {len(check.bpp_changes):>9}  {status}"
+        )
+    for codec in result.only_in_baseline:
+        lines.append(f"{codec:<24} only in the baseline: not compared")
+    for codec in result.only_in_candidate:
+        lines.append(f"{codec:<24} only in the candidate: not compared")
+    failed = sum(not c.passed for c in result.codecs)
+    verdict = "PASS" if result.passed else f"FAIL ({failed} of {len(result.codecs)} codecs)"
+    lines.append(verdict)
+    return "\n".join(lines)
+
+
+def junit_xml(result: CheckResult) -> str:
+    """JUnit XML: one testcase per compared codec, a failure with the numbers when it fails."""
+    failures = sum(not c.passed for c in result.codecs)
+    skipped = len(result.only_in_baseline) + len(result.only_in_candidate)
+    suites = ET.Element("testsuites")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="licbench check",
+        tests=str(len(result.codecs) + skipped),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name in ("baseline", "candidate", "metric", "method", "max_bd_rate", "max_bpp_increase"):
+        ET.SubElement(properties, "property", name=name, value=str(getattr(result, name)))
+    for check in result.codecs:
+        case = ET.SubElement(suite, "testcase", classname="licbench.check", name=check.codec)
+        details = [
+            f"BD-rate ({result.metric}, {result.method}): {_fmt(check.bd_rate)}%",
+            f"max bpp change at equal quality: {_fmt(check.max_bpp_increase)}%",
+            *(
+                f"quality {p['quality']:g}: bpp {p['baseline']:.5f} -> {p['candidate']:.5f} "
+                f"({p['change']:+.3f}%)"
+                for p in check.bpp_changes
+            ),
+            *check.notes,
+        ]
+        if not check.passed:
+            failure = ET.SubElement(case, "failure", message=check.message(), type="regression")
+            failure.text = "\n".join(details)
+        else:
+            ET.SubElement(case, "system-out").text = "\n".join(details)
+    for codec in result.only_in_baseline + result.only_in_candidate:
+        case = ET.SubElement(suite, "testcase", classname="licbench.check", name=codec)
+        where = "baseline" if codec in result.only_in_baseline else "candidate"
+        ET.SubElement(case, "skipped", message=f"only in the {where} run: not compared")
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode")
+
+
+def write_reports(result: CheckResult, json_path: str | Path | None, junit: str | Path | None):
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(result.to_dict(), indent=1))
+    if junit:
+        Path(junit).parent.mkdir(parents=True, exist_ok=True)
+        Path(junit).write_text(junit_xml(result), encoding="utf-8")
+
+
+__all__ = [
+    "CheckResult",
+    "CheckUsageError",
+    "CodecCheck",
+    "compare",
+    "format_table",
+    "junit_xml",
+    "load_summary",
+    "write_reports",
+]

@@ -1,0 +1,390 @@
+"""Return on investment: what a codec switch saves in storage and bandwidth, for management.
+
+Everything is computed from a finished run's summary.json plus a handful of business inputs, and
+every number from the run is cited by its place in summary.json, so a reader can check it.
+
+The model, per codec C against the anchor A (both measured in the run):
+
+* ``BD`` = BD-rate of C against A in percent, on one quality metric: the average difference in
+  bytes needed *for the same quality*, over the quality range both codecs reach (negative: C
+  needs fewer bytes). With images of mean size ``M`` MB at A's rate, the same images with C
+  average ``M × (1 + BD/100)`` MB; each saves ``M × (−BD/100)`` MB.
+* ``N`` images are added per month. Monthly new data saved: ``S = N × M × (−BD/100) / 1000`` GB.
+* Storage: images are kept, so stored data accumulates: at month k the store holds k months of
+  images and saves ``k × S`` GB, worth ``k × S × price per GB-month``. The first year saves
+  ``(1 + 2 + … + 12) × S = 78 × S`` GB-months.
+* Egress (bandwidth): each image is delivered ``D`` times (default 1), in the month it is added;
+  each month saves ``D × S`` GB of transfer, worth ``D × S × price per GB``; a year is 12 months.
+* 1 GB = 1000 MB (decimal units, as cloud price lists use).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import statistics
+import tomllib
+import warnings
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from licbench.metrics.bdrate import BDRateWarning, bd_rate
+from licbench.reports.analysis import BD_CURVE, higher_is_better, metric_label, needs_gpu
+
+MONTHS = 12
+#: storage GB-months saved in the first year per GB of monthly new data: 1 + 2 + … + 12
+FIRST_YEAR_STORAGE_FACTOR = MONTHS * (MONTHS + 1) // 2
+
+
+class ROIUsageError(ValueError):
+    """Inputs that cannot make an estimate (missing value, missing run, unknown codec)."""
+
+
+@dataclass
+class ROIInputs:
+    run: str | None = None
+    anchor: str | None = None
+    images_per_month: float | None = None
+    mean_image_mb: float | None = None
+    storage_cost_per_gb_month: float | None = None
+    egress_cost_per_gb: float | None = None
+    deliveries_per_image: float = 1.0
+    metric: str = "psnr-rgb"
+    currency: str = "USD"
+    out: str | None = None
+
+    REQUIRED = (
+        "run",
+        "images_per_month",
+        "mean_image_mb",
+        "storage_cost_per_gb_month",
+        "egress_cost_per_gb",
+    )
+
+
+_NUMBERS = {
+    "images_per_month",
+    "mean_image_mb",
+    "storage_cost_per_gb_month",
+    "egress_cost_per_gb",
+    "deliveries_per_image",
+}
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """ROI inputs from a TOML file: top-level keys, or a ``[roi]`` table; ``-`` or ``_``."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ROIUsageError(f"{path}: no such config file") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ROIUsageError(f"{path}: not a readable TOML file ({exc})") from exc
+    if isinstance(data.get("roi"), dict):
+        data = data["roi"]
+    known = {f.name for f in fields(ROIInputs)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ROIUsageError(f"{path}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        values[name] = value
+    return values
+
+
+def merge_inputs(config: dict[str, Any] | None, cli: dict[str, Any]) -> tuple[ROIInputs, dict]:
+    """Inputs from TOML overridden by the command line; also where each value came from."""
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for source, given in (("config file", config or {}), ("command line", cli)):
+        for key, value in given.items():
+            if value is not None:
+                values[key] = value
+                origin[key] = source
+    for key in _NUMBERS:
+        if key in values:
+            try:
+                values[key] = float(values[key])
+            except (TypeError, ValueError):
+                raise ROIUsageError(f"{key} must be a number, got {values[key]!r}") from None
+            if not math.isfinite(values[key]) or values[key] < 0:
+                raise ROIUsageError(f"{key} must be a non-negative number, got {values[key]!r}")
+    missing = [k for k in ROIInputs.REQUIRED if values.get(k) is None]
+    if missing:
+        flags = ", ".join("--" + k.replace("_", "-") for k in missing)
+        raise ROIUsageError(f"missing {flags} (give them on the command line or in --config)")
+    inputs = ROIInputs(**values)
+    for f in fields(ROIInputs):
+        origin.setdefault(f.name, "default")
+    return inputs, origin
+
+
+def _cite(path: list[str], value: Any) -> dict[str, Any]:
+    return {"where": "summary.json → " + " → ".join(path), "value": value}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _overlap(summary: dict[str, Any], anchor: str, codec: str, curve: str) -> list[float] | None:
+    """The quality range both curves reach (what BD-rate averages over)."""
+    ranges = []
+    for name in (anchor, codec):
+        results = (summary["codecs"].get(name) or {}).get("results") or {}
+        values = [v for v in results.get(curve) or [] if _finite(v)]
+        if not values:
+            return None
+        ranges.append((min(values), max(values)))
+    lo, hi = max(r[0] for r in ranges), min(r[1] for r in ranges)
+    return [lo, hi] if hi > lo else None
+
+
+def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[str, Any]:
+    """The whole estimate as a JSON-able dict (also what the HTML page shows).
+
+    ``origin`` says where each input came from (command line, config file, default).
+    """
+    run = Path(inputs.run or "")
+    file = run / "summary.json" if run.is_dir() else run
+    if not file.is_file():
+        raise ROIUsageError(f"{run}: no summary.json there; give a licbench run folder")
+    raw = file.read_bytes()
+    summary = json.loads(raw)
+    bd = summary.get("bd_rate") or {}
+    anchor = inputs.anchor or bd.get("anchor")
+    if anchor not in summary.get("codecs", {}):
+        raise ROIUsageError(
+            f"anchor {anchor!r} is not in the run (codecs: {', '.join(summary.get('codecs', {}))})"
+        )
+    metric = inputs.metric
+    direction = higher_is_better(metric)
+    if direction is None:
+        raise ROIUsageError(f"unknown metric {metric!r}; use one of the run's, e.g. psnr-rgb")
+    curve = BD_CURVE.get(metric, metric)
+    method = bd.get("method", "pchip")
+    latency = summary.get("latency") or {}
+    M = inputs.mean_image_mb
+    N = inputs.images_per_month
+    D = inputs.deliveries_per_image
+    X = inputs.storage_cost_per_gb_month
+    Y = inputs.egress_cost_per_gb
+
+    def decode_facts(codec: str) -> dict[str, Any]:
+        row = latency.get(codec) or {}
+        facts: dict[str, Any] = {"sources": {}}
+        if _finite(row.get("decode_median_s")):
+            facts["decode_median_s"] = row["decode_median_s"]
+            facts["sources"]["decode_median_s"] = _cite(
+                ["latency", codec, "decode_median_s"], row["decode_median_s"]
+            )
+        else:  # an older summary without the latency section: the per-quality mean times
+            times = [
+                t
+                for t in (summary["codecs"][codec].get("results") or {}).get("decoding_time", [])
+                if _finite(t)
+            ]
+            if times:
+                median = statistics.median(times)
+                facts["decode_median_s"] = median
+                facts["sources"]["decode_median_s"] = _cite(
+                    ["codecs", codec, "results", "decoding_time"],
+                    f"median of the per-quality means = {median}",
+                )
+            else:
+                facts["decode_median_s"] = None
+        device = row.get("device") or "cpu"
+        facts["device"] = device
+        facts["gpu_needed"] = bool(row.get("gpu")) if "gpu" in row else needs_gpu(device)
+        facts["sources"]["device"] = (
+            _cite(["latency", codec, "device"], device)
+            if row
+            else {
+                "where": "not recorded in summary.json (no latency section): assumed cpu",
+                "value": "cpu",
+            }
+        )
+        return facts
+
+    anchor_decode = decode_facts(anchor)
+    codecs: dict[str, Any] = {}
+    for codec in summary["codecs"]:
+        if codec == anchor:
+            continue
+        entry: dict[str, Any] = {"codec": codec, "sources": {}}
+        entry["warnings"] = [
+            w for w in bd.get("warnings", []) if w.startswith(f"{codec} {metric}:")
+        ]
+        if bd.get("anchor") == anchor and codec in (bd.get(metric) or {}):
+            value = bd[metric][codec]
+            entry["sources"]["bd_rate_percent"] = _cite(["bd_rate", metric, codec], value)
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", BDRateWarning)
+                try:
+                    value = bd_rate(
+                        summary["codecs"][anchor],
+                        summary["codecs"][codec],
+                        curve,
+                        method,
+                        higher_is_better=direction,
+                    )
+                except (ValueError, TypeError) as exc:
+                    value = None
+                    entry["warnings"].append(f"{codec} {metric}: {exc}")
+            entry["warnings"].extend(f"{codec} {metric}: {w.message}" for w in caught)
+            entry["sources"]["bd_rate_percent"] = {
+                "where": f"computed by licbench.bd_rate({method}) from summary.json → codecs → "
+                f"{anchor} → results and codecs → {codec} → results ({curve} against bpp)",
+                "value": value,
+            }
+        bd_value = float(value) if _finite(value) else None
+        entry["bd_rate_percent"] = bd_value
+        entry["quality_range"] = _overlap(summary, anchor, codec, curve)
+        if entry["quality_range"]:
+            entry["sources"]["quality_range"] = {
+                "where": f"summary.json → codecs → {anchor}/{codec} → results → {curve}: "
+                "the range both curves reach",
+                "value": entry["quality_range"],
+            }
+        if bd_value is None:
+            entry["estimable"] = False
+        else:
+            entry["estimable"] = True
+            fraction_saved = -bd_value / 100.0
+            saved_mb = M * fraction_saved
+            monthly_gb = N * saved_mb / 1000.0
+            entry.update(
+                {
+                    "size_ratio": 1.0 + bd_value / 100.0,
+                    "mean_image_mb": M * (1.0 + bd_value / 100.0),
+                    "saved_mb_per_image": saved_mb,
+                    "new_data_saved_gb_per_month": monthly_gb,
+                    "storage_saving_month_1": monthly_gb * X,
+                    "storage_saving_month_12": MONTHS * monthly_gb * X,
+                    "storage_saving_year_1": FIRST_YEAR_STORAGE_FACTOR * monthly_gb * X,
+                    "egress_gb_saved_per_month": D * monthly_gb,
+                    "egress_saving_per_month": D * monthly_gb * Y,
+                    "egress_saving_year_1": MONTHS * D * monthly_gb * Y,
+                }
+            )
+            entry["total_saving_year_1"] = (
+                entry["storage_saving_year_1"] + entry["egress_saving_year_1"]
+            )
+        decode = decode_facts(codec)
+        entry["decode"] = decode
+        if (
+            _finite(decode.get("decode_median_s"))
+            and _finite(anchor_decode.get("decode_median_s"))
+            and anchor_decode["decode_median_s"] > 0
+        ):
+            entry["decode_vs_anchor"] = decode["decode_median_s"] / anchor_decode["decode_median_s"]
+        else:
+            entry["decode_vs_anchor"] = None
+        codecs[codec] = entry
+
+    environment = summary.get("environment") or {}
+    return {
+        "run": str(file.parent),
+        "summary": str(file),
+        "summary_sha256": hashlib.sha256(raw).hexdigest(),
+        "dataset": summary.get("dataset"),
+        "images_in_run": summary.get("images"),
+        "machine": {"cpu": environment.get("cpu"), "platform": environment.get("platform")},
+        "anchor": anchor,
+        "anchor_decode": anchor_decode,
+        "metric": metric,
+        "metric_label": metric_label(curve),
+        "method": method,
+        "currency": inputs.currency,
+        "inputs": {
+            "images_per_month": N,
+            "mean_image_mb": M,
+            "storage_cost_per_gb_month": X,
+            "egress_cost_per_gb": Y,
+            "deliveries_per_image": D,
+        },
+        "input_sources": dict(origin or {}),
+        "codecs": codecs,
+        "assumptions": assumptions(inputs, anchor, metric_label(curve), method, summary),
+    }
+
+
+def assumptions(
+    inputs: ROIInputs, anchor: str, label: str, method: str, summary: dict[str, Any]
+) -> list[str]:
+    M, N, D = inputs.mean_image_mb, inputs.images_per_month, inputs.deliveries_per_image
+    return [
+        f"“Same quality” means the same {label}. Other quality measures (or people) may judge "
+        "the codecs differently.",
+        f"The size difference is the BD-rate ({method} interpolation) against {anchor}: an "
+        "average over the quality range that both codecs reach in this run (shown per codec), "
+        "not a promise for every image or every quality setting.",
+        f"The savings apply to your mean image size of {M:g} MB, taken to be the size of your "
+        f"images encoded with {anchor} at the quality you use, and that quality lies within "
+        "the range above.",
+        f"The run's images ({summary.get('dataset')}, {summary.get('images')} images) are "
+        "taken to be representative of yours.",
+        f"Storage: {N:,.0f} new images are stored every month and kept; stored data accumulates, "
+        "so the saving in month k is k months' worth of images, and the first year adds up "
+        f"months 1 to 12 ({FIRST_YEAR_STORAGE_FACTOR} months' worth of new images).",
+        f"Egress (bandwidth): each image is delivered {D:g} time(s) on average, all in the month "
+        "it is added; "
+        "deliveries of older images are not counted. A year is 12 equal months.",
+        "1 GB = 1000 MB (decimal units, as cloud price lists use); prices are per GB stored per "
+        "month and per GB delivered.",
+        "Not counted: the compute cost of encoding, re-encoding images you already have, "
+        "support for the new format in viewers and browsers, CDN or caching effects.",
+        "Decode latency is the median over every image and quality of the run, measured on the "
+        f"run's machine ({(summary.get('environment') or {}).get('cpu', 'unknown CPU')}); it "
+        "grows with image size and differs on other hardware.",
+    ]
+
+
+def render(result: dict[str, Any]) -> str:
+    import jinja2
+
+    from licbench.reports.html import _environment
+
+    environment: jinja2.Environment = _environment()
+    environment.filters["money"] = _money
+    environment.filters["grouped"] = lambda v: f"{v:,.0f}" if _finite(v) else "n/a"
+    return environment.get_template("roi.html.j2").render(**result)
+
+
+def _money(value: Any) -> str:
+    if not _finite(value):
+        return "n/a"
+    return f"{abs(value):,.2f}"
+
+
+def write(result: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out / "roi.json", out / "roi.html"
+    json_path.write_text(json.dumps(_json_safe(result), indent=1))
+    html_path.write_text(render(result), encoding="utf-8")
+    return html_path, json_path
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+__all__ = [
+    "ROIInputs",
+    "ROIUsageError",
+    "estimate",
+    "load_config",
+    "merge_inputs",
+    "render",
+    "write",
+]

@@ -1,0 +1,58 @@
+"""Re-running a finished run: nothing computed, nothing heavy imported, no output rewritten."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+HEAVY = ("torch", "pandas", "matplotlib", "scipy", "jinja2", "distributed", "dask")
+
+PROBE = """
+import json, sys
+import licbench.api as api
+result = api.run({dataset!r}, ["jpeg"], qualities=[40, 80], out={out!r}, store={store!r},
+                 workers=2, progress=False)
+heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+print(json.dumps({{"counts": result.counts, "heavy": heavy,
+                   "failed": result.summary["jobs_failed"]}}))
+"""
+
+
+def test_rerun_of_a_finished_run_is_light(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png"):
+        Image.fromarray(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(folder / name)
+    out, store = tmp_path / "out", tmp_path / "store.sqlite"
+    code = PROBE.format(dataset=f"folder:{folder}", out=str(out), store=str(store), heavy=HEAVY)
+    env = {**os.environ, "LICBENCH_HOME": str(tmp_path / "home")}
+
+    def probe():
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    first = probe()
+    assert first["counts"]["computed"] == 4 and first["failed"] == 0
+    files = ("run.json", "per_image.csv", "summary.json", "report.html")
+    stamps = {name: (out / name).stat().st_mtime_ns for name in files}
+    summary = json.loads((out / "summary.json").read_text())
+
+    second = probe()
+    assert second["counts"] == {"total": 4, "cached": 4, "computed": 0, "failed": 0}
+    assert second["heavy"] == [], f"a finished re-run imported {second['heavy']}"
+    assert {name: (out / name).stat().st_mtime_ns for name in files} == stamps
+
+    # outputs removed or the store changed: rebuilt
+    (out / "report.html").unlink()
+    probe()
+    assert (out / "report.html").is_file()
+    assert json.loads((out / "summary.json").read_text())["codecs"] == summary["codecs"]

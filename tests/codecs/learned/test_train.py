@@ -1,0 +1,162 @@
+"""Training: the loss goes down, the CCA term is exactly a difference of bits, resume is exact."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from licbench.codecs.learned.cca_loss import AuxiliarySliceModel, RateDistortionCCALoss, bits
+from licbench.codecs.learned.train import (
+    CropSampler,
+    TrainConfig,
+    Trainer,
+    check_training_folder,
+    image_files,
+    training_forward,
+)
+from tests.conftest import synthetic_image
+
+
+@pytest.fixture
+def train_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for seed in range(3):
+        Image.fromarray(synthetic_image(96, 96, seed)).save(folder / f"{seed}.png")
+    return folder
+
+
+def config(folder: Path, out: Path, arch: str = "convnext-charm", alpha: float = 1.0):
+    return TrainConfig(
+        arch=arch,
+        config="tiny",
+        lmbda=0.01,
+        alpha=alpha,
+        data=str(folder),
+        val=None,
+        steps=10,
+        out=str(out),
+        batch_size=2,
+        crop=64,
+        lr=1e-3,
+    )
+
+
+class ConstantLikelihood(nn.Module):
+    """A stand-in auxiliary model: every symbol has probability 1/2 (exactly 1 bit)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(()))
+
+    def forward(self, y, means, scales):
+        return torch.full_like(y, 0.5) + 0 * self.weight
+
+
+def test_cca_term_is_the_difference_of_bits_hand_checked():
+    target = torch.zeros(1, 3, 32, 32)
+    y = torch.zeros(1, 4, 2, 2, requires_grad=True)
+    output = {
+        "x_hat": target.clone(),
+        "likelihoods": {"y": torch.full((1, 4, 2, 2), 0.25), "z": torch.ones(1, 2, 1, 1)},
+        "y": y,
+        "means": torch.zeros(1, 4, 2, 2),
+        "scales": torch.ones(1, 4, 2, 2),
+    }
+    losses = RateDistortionCCALoss(lmbda=0.01, alpha=1.0)(output, target, ConstantLikelihood())
+    # main: 16 symbols × 2 bits; auxiliary: 16 × 1 bit; 1024 pixels
+    assert float(losses["cca"]) == pytest.approx((32 - 16) / 1024, abs=1e-12)
+    assert float(losses["aux_fit"]) == pytest.approx(16 / 1024, abs=1e-12)
+    assert float(losses["bpp"]) == pytest.approx(32 / 1024, abs=1e-12)
+    assert float(losses["loss"]) == pytest.approx(32 / 1024 + 16 / 1024, abs=1e-12)
+    off = RateDistortionCCALoss(lmbda=0.01, alpha=0.0)(output, target, ConstantLikelihood())
+    assert float(off["cca"]) == 0.0 and float(off["loss"]) == pytest.approx(32 / 1024)
+
+
+def test_cca_term_with_the_real_auxiliary_model(train_folder, tmp_path):
+    torch.manual_seed(0)
+    trainer = Trainer(config(train_folder, tmp_path / "c.pt", arch="cca"))
+    batch = CropSampler(image_files(train_folder), 64, 0).batch(2)
+    trainer.model.eval()
+    trainer.auxiliary.eval()
+    with torch.no_grad():
+        output = training_forward(trainer.model, batch)
+        losses = trainer.criterion(output, batch, trainer.auxiliary)
+        aux_bits = bits(trainer.auxiliary(output["y"], output["means"], output["scales"]))
+    expected = (bits(output["likelihoods"]["y"]) - aux_bits) / (2 * 64 * 64)
+    assert float(losses["cca"]) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_auxiliary_model_skips_the_newest_slice():
+    assert list(AuxiliarySliceModel.visible_slices(0)) == []
+    assert list(AuxiliarySliceModel.visible_slices(1)) == []
+    assert list(AuxiliarySliceModel.visible_slices(2)) == [0]
+    assert list(AuxiliarySliceModel.visible_slices(4)) == [0, 1, 2]
+
+
+def test_cca_gradient_reaches_the_encoder_but_not_the_auxiliary_model(train_folder, tmp_path):
+    trainer = Trainer(config(train_folder, tmp_path / "c.pt", arch="cca"))
+    batch = CropSampler(image_files(train_folder), 64, 0).batch(2)
+    output = training_forward(trainer.model, batch)
+    losses = trainer.criterion(output, batch, trainer.auxiliary)
+    losses["cca"].backward()
+    assert any(
+        p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.model.g_a.parameters()
+    )
+    assert all(p.grad is None for p in trainer.auxiliary.parameters())
+
+
+@pytest.mark.parametrize("arch", ["convnext-charm", "cca"])
+def test_a_few_steps_lower_the_loss_on_a_fixed_batch(train_folder, tmp_path, arch):
+    torch.manual_seed(0)
+    trainer = Trainer(config(train_folder, tmp_path / "c.pt", arch=arch))
+    batch = CropSampler(image_files(train_folder), 64, 0).batch(2)
+    first = trainer.step(batch)["loss"]
+    for _ in range(8):
+        last = trainer.step(batch)["loss"]
+    assert math.isfinite(last) and last < 0.7 * first
+
+
+def test_resume_gives_the_same_next_step(train_folder, tmp_path):
+    out = tmp_path / "run.pt"
+    cfg = config(train_folder, out)
+    trainer = Trainer(cfg)
+    trainer.sampler = CropSampler(image_files(train_folder), cfg.crop, cfg.seed)
+    for _ in range(3):
+        trainer.step(trainer.sampler.batch(cfg.batch_size))
+    trainer.save(out)
+    expected = trainer.step(trainer.sampler.batch(cfg.batch_size))
+
+    resumed = Trainer(cfg)
+    resumed.sampler = CropSampler(image_files(train_folder), cfg.crop, cfg.seed)
+    resumed.resume(out)
+    assert resumed.step_index == 3
+    got = resumed.step(resumed.sampler.batch(cfg.batch_size))
+    for key in ("loss", "bpp", "mse", "cca"):
+        assert got[key] == pytest.approx(expected[key], rel=1e-5, abs=1e-7)
+
+
+def test_checkpoint_loads_as_a_codec(train_folder, tmp_path):
+    from licbench.codecs import create_codec
+
+    cfg = config(train_folder, tmp_path / "ckpt" / "q.pt")
+    trainer = Trainer(cfg)
+    trainer.save(cfg.out, {"note": "test"})
+    codec = create_codec(f"convnext-charm:ckpt={tmp_path / 'ckpt'}")
+    image = synthetic_image(70, 45, 3)
+    decoded = codec.decode(codec.encode(image, 1))
+    assert decoded.shape == image.shape and decoded.dtype == np.uint8
+
+
+def test_evaluation_sets_are_refused_as_training_data(tmp_path):
+    for name in ("kodak", "clic", "tecnick-sample"):
+        (tmp_path / name).mkdir()
+        with pytest.raises(ValueError, match="never trains on"):
+            check_training_folder(tmp_path / name)
+    check_training_folder(tmp_path)  # an ordinary folder is fine

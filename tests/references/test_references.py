@@ -1,0 +1,156 @@
+"""Bundled published RD points: names, provenance, the known BD-rates, and a run's summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import pytest
+
+import licbench
+from licbench.metrics.bdrate import BDRateWarning
+from licbench.references import REFERENCES, reference_info
+from licbench.references.compare import (
+    reference_bd_rows,
+    reference_series,
+    reference_summary,
+)
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+NAMES = [
+    "cca-clic",
+    "cca-kodak",
+    "cca-tecnick",
+    "compressai-clic2020-vtm",
+    "compressai-kodak-bpg",
+    "compressai-kodak-vtm",
+    "tbtc-kodak-swint-charm",
+]
+
+
+def _bd(anchor: str, test: str, method: str = "pchip") -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BDRateWarning)
+        return licbench.bd_rate(
+            licbench.load_reference(anchor), licbench.load_reference(test), method=method
+        )
+
+
+def test_names_and_compressai_format_with_provenance():
+    assert licbench.list_references() == NAMES
+    assert licbench.list_references("cca-*") == ["cca-clic", "cca-kodak", "cca-tecnick"]
+    for name in NAMES:
+        curve = licbench.load_reference(name)
+        results = curve["results"]
+        assert {"name", "description", "results", "provenance"} <= set(curve)
+        assert len(results["bpp"]) == len(results["psnr-rgb"]) >= 4
+        provenance = curve["provenance"]
+        assert provenance["reference"] == name
+        assert provenance["source"] and provenance["protocol"] and provenance["codec"]
+    assert licbench.load_reference("compressai-kodak-vtm")["provenance"]["dataset"] == "kodak"
+    assert "BT.709" in reference_info("compressai-kodak-vtm").protocol
+    assert "different CLIC split" in reference_info("compressai-clic2020-vtm").notes
+
+
+def test_load_returns_a_fresh_copy():
+    first = licbench.load_reference("cca-kodak")
+    first["results"]["bpp"][0] = -1
+    assert licbench.load_reference("cca-kodak")["results"]["bpp"][0] > 0
+
+
+def test_unknown_reference_suggests_close_names():
+    with pytest.raises(LookupError, match="did you mean 'cca-kodak'"):
+        licbench.load_reference("cca-kodac")
+
+
+def test_cca_vs_vtm_on_kodak_reproduces_the_published_figure():
+    assert _bd("compressai-kodak-vtm", "cca-kodak") == pytest.approx(-13.73, abs=0.005)
+    assert _bd("compressai-kodak-vtm", "cca-kodak", "akima") == pytest.approx(-13.78, abs=0.005)
+    assert _bd("compressai-kodak-vtm", "cca-kodak", "cubic") == pytest.approx(-13.94, abs=0.005)
+    assert _bd("compressai-kodak-bpg", "cca-kodak") == pytest.approx(-31.5, abs=0.05)
+
+
+def test_against_fau_bjontegaard():
+    bjontegaard = pytest.importorskip("bjontegaard")
+    vtm = licbench.load_reference("compressai-kodak-vtm")["results"]
+    cca = licbench.load_reference("cca-kodak")["results"]
+    expected = bjontegaard.bd_rate(
+        vtm["bpp"], vtm["psnr-rgb"], cca["bpp"], cca["psnr-rgb"], method="pchip",
+        require_matching_points=False, min_overlap=0,
+    )  # fmt: skip
+    assert _bd("compressai-kodak-vtm", "cca-kodak") == pytest.approx(expected, abs=1e-9)
+
+
+def test_bundled_files_are_the_published_numbers():
+    if not SHARED.is_dir():
+        pytest.skip("shared/reference is not beside this checkout")
+    for name, source in (
+        ("compressai-kodak-vtm", "compressai-kodak-vtm.json"),
+        ("compressai-kodak-bpg", "compressai-kodak-bpg.json"),
+        ("compressai-clic2020-vtm", "compressai-clic2020-professional-valid-vtm.json"),
+        ("tbtc-kodak-swint-charm", "tbtc-kodak-swint-charm.json"),
+    ):
+        published = json.loads((SHARED / source).read_text())
+        curve = licbench.load_reference(name)
+        assert curve["results"] == published["results"]
+        assert curve["name"] == published["name"]
+    cca = json.loads((SHARED / "cca-rd-data.json").read_text())
+    for key, name in (("Kodak", "cca-kodak"), ("CLIC", "cca-clic"), ("Tecnick", "cca-tecnick")):
+        results = licbench.load_reference(name)["results"]
+        assert sorted(zip(cca[key]["bpp"], cca[key]["PSNR"], strict=True)) == list(
+            zip(results["bpp"], results["psnr-rgb"], strict=True)
+        )
+
+
+def test_reference_summary_for_a_run():
+    curves = {
+        "bpg-like": licbench.load_reference("compressai-kodak-bpg"),
+        "cca-like": licbench.load_reference("cca-kodak"),
+    }
+    entries = reference_summary(
+        curves, ["compressai-kodak-vtm", "cca-clic"], ["psnr-rgb", "ms-ssim-rgb"], "pchip", "kodak"
+    )
+    assert set(entries) == {"references", "bd_rate_references", "bd_rate_references_notes"}
+    table = entries["bd_rate_references"]
+    assert table["compressai-kodak-vtm"]["psnr-rgb"]["cca-like"] == pytest.approx(-13.73, abs=0.005)
+    assert "ms-ssim-rgb" in table["compressai-kodak-vtm"]
+    assert math.isnan(table["compressai-kodak-vtm"]["ms-ssim-rgb"]["cca-like"])  # no MS-SSIM
+    assert set(table["cca-clic"]) == {"psnr-rgb"}
+    warnings_ = entries["bd_rate_references_notes"]["warnings"]
+    assert any("cca-clic was measured on CLIC" in w for w in warnings_)
+    assert not any("compressai-kodak-vtm was measured" in w for w in warnings_)
+
+    summary = {"dataset": "kodak", **entries}
+    series = reference_series(summary, "psnr-rgb")
+    assert [s["name"] for s in series] == ["compressai-kodak-vtm", "cca-clic"]
+    assert series[0]["bpp"] == sorted(series[0]["bpp"]) and series[0]["caveat"] == ""
+    assert series[1]["caveat"]
+    assert [s["name"] for s in reference_series(summary, "ms-ssim-rgb-db")] == [
+        "compressai-kodak-vtm"
+    ]
+    rows = reference_bd_rows(summary, "psnr-rgb")
+    assert {(r["reference"], r["codec"]) for r in rows} == {
+        (ref, codec) for ref in ("compressai-kodak-vtm", "cca-clic") for codec in curves
+    }
+    assert all(r["method"] == "pchip" for r in rows)
+
+
+def test_run_rejects_an_unknown_reference(tmp_path, image_folder, capsys):
+    from licbench.cli import main
+
+    status = main(
+        [
+            "run", "--dataset", f"folder:{image_folder}", "--codecs", "jpeg",
+            "--reference", "compressai-kodak-vtn", "--out", str(tmp_path / "o"),
+            "--store", str(tmp_path / "s.sqlite"), "--no-progress",
+        ]
+    )  # fmt: skip
+    assert status == 2
+    assert "did you mean 'compressai-kodak-vtm'" in capsys.readouterr().err
+
+
+def test_one_table_of_names():
+    assert REFERENCES.names() == NAMES
+    assert all(REFERENCES.origin(n) == "licbench" for n in NAMES)
