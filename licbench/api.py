@@ -65,8 +65,19 @@ class RunResult:
 
 
 def default_codecs() -> list[CodecSpec]:
-    """Every registered codec that is available here and needs no parameters."""
-    return [CodecSpec(name) for name in list_codecs(available_only=True)]
+    """Every registered codec that is available here and needs no parameters.
+
+    A codec that cannot be made from its bare name (a learned codec without ``ckpt=``, VTM
+    without ``config=``) is left out of the default run rather than failing it.
+    """
+    specs = []
+    for name in list_codecs(available_only=True):
+        try:
+            create_codec(name)
+        except (CodecSpecError, TypeError):
+            continue
+        specs.append(CodecSpec(name))
+    return specs
 
 
 def make_codecs(specs: Sequence[CodecSpec]) -> list[Codec]:

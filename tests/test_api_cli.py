@@ -159,3 +159,12 @@ def test_codecs_command_lists_every_codec(capsys):
     out = capsys.readouterr().out
     for name in ("jpeg", "webp", "jpeg2000", "avif"):
         assert name in out
+
+
+def test_default_codecs_are_those_needing_no_parameters():
+    from licbench.api import default_codecs
+
+    names = [spec.name for spec in default_codecs()]
+    assert "jpeg" in names and "webp" in names
+    # learned codecs need ckpt=...: listed by `licbench codecs`, never breaking the default run
+    assert "cca" not in names and "convnext-charm" not in names
