@@ -16,7 +16,7 @@ shared, so the load average before and after is printed too.
 
     python benchmarks/harness_vs_compressai.py [--kodak DIR] [--workers 2] [--json out.json]
 
-KODAK is ``--kodak``, else ``$LICBENCH_MIRROR/kodak``, else ``/work/shared/datasets/kodak``.
+KODAK is ``--kodak``, else ``$LICBENCH_MIRROR/kodak``, else ``../shared/datasets/kodak``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def default_kodak() -> Path | None:
     candidates = []
     if os.environ.get("LICBENCH_MIRROR"):
         candidates.append(Path(os.environ["LICBENCH_MIRROR"]) / "kodak")
-    candidates.append(Path("/work/shared/datasets/kodak"))
+    # the local mirror beside a checkout (../shared/datasets), as CI has it
+    candidates.append(Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "kodak")
     return next((c for c in candidates if c.is_dir()), None)
 
 

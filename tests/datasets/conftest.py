@@ -25,7 +25,6 @@ _REPO = Path(__file__).resolve().parents[2]
 def _find_shared_mirror() -> Path | None:
     candidates = [Path(_USER_MIRROR)] if _USER_MIRROR else []
     candidates.append(_REPO.parent / "shared" / "datasets")  # CI: shared/ beside the clone
-    candidates.append(Path("/work/shared/datasets"))
     return next((c for c in candidates if (c / "kodak" / "kodim01.png").is_file()), None)
 
 
