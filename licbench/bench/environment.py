@@ -66,7 +66,7 @@ def git_revision(path: Path | None = None) -> dict[str, object]:
         return {"commit": None, "dirty": None}
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -86,7 +86,7 @@ def collect_environment() -> dict[str, object]:
         "git": git_revision(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "libraries": {name: package_version(name) for name in LIBRARIES},
         "codec_libraries": codec_libraries,

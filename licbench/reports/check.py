@@ -27,6 +27,7 @@ from typing import Any
 
 from licbench.metrics.bdrate import BDRateWarning, bd_rate
 from licbench.reports.analysis import BD_CURVE, higher_is_better
+from licbench.reports.jsonsafe import json_safe
 
 DEFAULT_MAX_BD_RATE = 0.5
 DEFAULT_MAX_BPP_INCREASE = 1.0
@@ -93,17 +94,7 @@ class CheckResult:
         data = asdict(self)
         data["passed"] = self.passed
         data["codecs"] = {c.codec: {**asdict(c), "message": c.message()} for c in self.codecs}
-        return _json_safe(data)
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
+        return json_safe(data)
 
 
 def _quality_bpp(entry: dict[str, Any]) -> dict[float, float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,19 +22,9 @@ from licbench.reports.analysis import (
     target_table,
 )
 from licbench.reports.html import render_report
+from licbench.reports.jsonsafe import json_safe
 from licbench.reports.plots import has_metric, rd_plot
 from licbench.reports.visual import visual_comparison
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinity become null: summary.json must be strict JSON for other tools."""
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def build_summary(manifest: RunManifest, store: Store) -> tuple[dict[str, Any], Any]:
@@ -181,7 +170,7 @@ def write_outputs(folder: Path, store_path: Path | None = None) -> dict[str, Any
         summary, frame = build_summary(manifest, store)
         extra = _target_frame(manifest, store)
     frame.drop(columns=["job_key"]).to_csv(folder / "per_image.csv", index=False)
-    (folder / "summary.json").write_text(json.dumps(_json_safe(summary), indent=1))
+    (folder / "summary.json").write_text(json.dumps(json_safe(summary), indent=1))
     curves = summary["codecs"]
     errors = frame[frame["error"] != ""].to_dict("records") if not frame.empty else []
     references = _references(summary, manifest)

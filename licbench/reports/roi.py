@@ -32,6 +32,7 @@ from typing import Any
 
 from licbench.metrics.bdrate import BDRateWarning, bd_rate
 from licbench.reports.analysis import BD_CURVE, higher_is_better, metric_label, needs_gpu
+from licbench.reports.jsonsafe import json_safe
 
 MONTHS = 12
 #: storage GB-months saved in the first year per GB of monthly new data: 1 + 2 + … + 12
@@ -364,19 +365,9 @@ def write(result: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out / "roi.json", out / "roi.html"
-    json_path.write_text(json.dumps(_json_safe(result), indent=1))
+    json_path.write_text(json.dumps(json_safe(result), indent=1))
     html_path.write_text(render(result), encoding="utf-8")
     return html_path, json_path
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 __all__ = [

@@ -19,15 +19,14 @@ guarantees across processes and devices); only the analysis and synthesis transf
 from __future__ import annotations
 
 import hashlib
-import platform
 from contextlib import nullcontext
-from pathlib import Path
 from typing import Any, ClassVar
 
 import compressai
 import numpy as np
 import torch
 
+from licbench.bench.environment import cpu_model
 from licbench.codecs.base import Availability, Codec, CodecSpecError
 from licbench.codecs.learned import bitstream
 from licbench.codecs.learned.checkpoints import (
@@ -49,16 +48,6 @@ class _NoTimer(StageTimer):
 
     def results(self) -> dict[str, float]:
         return {}
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class LearnedCodec(Codec):
@@ -269,7 +258,7 @@ class LearnedCodec(Codec):
     def environment(self) -> dict[str, str]:
         env = {
             "device": str(self.device),
-            "device_name": _cpu_name(),
+            "device_name": cpu_model(),
             "torch": torch.__version__,
             "compressai": compressai.__version__,
             "threads": str(torch.get_num_threads()),
