@@ -173,7 +173,13 @@ def _worker_main(conn: Connection, settings: WorkerSettings, parent_pid: int) ->
                 return
             for job in batch:
                 conn.send(("start", job.key))
-                conn.send(("done", run_job(job, max_pixels=settings.max_pixels)))
+                record = run_job(job, max_pixels=settings.max_pixels)
+                try:
+                    conn.send(("done", record))
+                except (EOFError, OSError):
+                    raise
+                except Exception as exc:  # something in the record does not pickle
+                    conn.send(("done", failed_record(job, f"its result cannot be sent: {exc}")))
     except (EOFError, OSError):  # the parent went away
         return
 
