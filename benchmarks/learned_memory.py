@@ -257,10 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.size}, CPU, {os.cpu_count()} CPUs{banding}; peak RSS of each operation")
     for row in rows:
         print("  " + _line(row))
+    failed = [r for r in rows if "error" in r]
     if over:
         print(f"over {FLAG_GB:g} GB: " + ", ".join(f"{r['arch']} {r['phase']}" for r in over))
-    else:
+    elif not failed:
         print(f"every configuration stays under {FLAG_GB:g} GB")
+    if failed:
+        print("not measured: " + ", ".join(f"{r['arch']} {r['phase']}" for r in failed))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 1 if over or any("error" in r for r in rows) else 0

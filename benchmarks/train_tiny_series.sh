@@ -4,14 +4,17 @@
 #
 #   benchmarks/train_tiny_series.sh ARCH ALPHA OUT_DIR [BASE_STEPS] [FINETUNE_STEPS]
 #
+# One thread per process: on 2 cores a tiny model gains ~10% from a second thread, so two series
+# side by side train ~2x faster than one after the other.
+#
 # Data: $CID22 (default ../shared/datasets/cid22-512), training/ and validation/. Never Kodak,
 # CLIC or Tecnick (licbench train refuses them).
 set -euo pipefail
-arch=$1; alpha=$2; out=$3; base_steps=${4:-1000}; tune_steps=${5:-300}
+arch=$1; alpha=$2; out=$3; base_steps=${4:-4000}; tune_steps=${5:-500}
 cid22=${CID22:-$(dirname "$0")/../../shared/datasets/cid22-512}
 common=(--arch "$arch" --config tiny --alpha "$alpha" --data "$cid22/training"
         --val "$cid22/validation" --crop 128 --batch-size 4 --lr 1e-3 --threads 1
-        --val-every 250 --save-every 100 --no-progress)
+        --val-every 500 --save-every 200 --no-progress)
 mkdir -p "$out"
 # resume when a checkpoint exists, so the script can be run again after an interruption
 train() { # OUT STEPS LMBDA [INIT]
@@ -24,7 +27,7 @@ train() { # OUT STEPS LMBDA [INIT]
         licbench train "${common[@]}" --lmbda "$lmbda" --steps "$steps" --out "$ckpt"
     fi
 }
-train "$out/base.pt" "$base_steps" 0.0067
+train "$out/base.pt" "$base_steps" 0.013
 for lmbda in 0.0035 0.0067 0.013 0.025; do
     train "$out/lmbda-$lmbda.pt" "$tune_steps" "$lmbda" "$out/base.pt"
 done

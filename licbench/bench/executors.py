@@ -48,10 +48,8 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from licbench.bench.images import DEFAULT_MAX_PIXELS
 from licbench.bench.jobs import Job
@@ -64,6 +62,9 @@ DEFAULT_TIMEOUT = 600.0
 MAX_BATCH = 8
 
 _log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 
 class ExecutorError(RuntimeError):
@@ -312,6 +313,8 @@ class LocalExecutor(Executor):
     # -- the loop --------------------------------------------------------------------------
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Record]:
+        from multiprocessing import connection
+
         queue: deque[Job] = deque(jobs)
         retry: deque[Job] = deque()  # jobs whose worker died under them: run alone, once more
         deaths: dict[str, int] = {}
@@ -328,7 +331,9 @@ class LocalExecutor(Executor):
                     if starts:
                         wait_for = max(0.0, min(starts) + timeout - time.monotonic()) + 0.01
                 ready = set(
-                    wait([s.conn for s in busy] + [s.process.sentinel for s in busy], wait_for)
+                    connection.wait(
+                        [s.conn for s in busy] + [s.process.sentinel for s in busy], wait_for
+                    )
                 )
                 now = time.monotonic()
                 for slot in busy:
@@ -459,6 +464,8 @@ class _Sandbox:
     """
 
     def __init__(self, settings: WorkerSettings) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.settings = settings
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="licbench-sandbox")
         # spawn, not fork: a Dask worker has several threads, and forking those is unsafe

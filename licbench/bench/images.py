@@ -36,11 +36,14 @@ import re
 import warnings
 import zlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from licbench.datasets import ImageRef
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: the default of ``--max-pixels``: 100 megapixels (an 8-bit RGB copy is 300 MB)
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -91,6 +94,8 @@ def load_image(image: ImageRef, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedI
 
 def decode_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode a file's bytes under this module's policy; ``name`` starts every message."""
+    import numpy as np
+
     if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < max_pixels:
         # our own check below is the limit; Pillow's guard must not refuse earlier than it
         Image.MAX_IMAGE_PIXELS = max_pixels

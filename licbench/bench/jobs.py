@@ -1,8 +1,8 @@
 """The job grid: codec × quality × image, each job with a key that says exactly what it computes.
 
 A job key hashes the codec key (name + version() + parameters), the quality, the image's sha256
-and the metric set. Anything that could change a result changes the key, so the store can serve
-a finished job forever and never serve a stale one.
+and the metric set (each metric's ``name@version``). Anything that could change a result changes
+the key, so the store can serve a finished job forever and never serve a stale one.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from functools import cached_property
 
 from licbench.codecs import Codec
 from licbench.datasets import ImageRef
+from licbench.metrics import METRICS
 
 
 def _digest(*parts: str) -> str:
@@ -41,9 +42,8 @@ class Job:
     @cached_property
     def key(self) -> str:
         # computed once per job (planning, the store, the manifest and workers all ask for it)
-        return _digest(
-            self.codec_key, format_quality(self.quality), self.image.sha256, ",".join(self.metrics)
-        )
+        metrics = ",".join(METRICS.get(name).identity for name in self.metrics)
+        return _digest(self.codec_key, format_quality(self.quality), self.image.sha256, metrics)
 
     def describe(self) -> str:
         return f"{self.image.path} with {self.codec} at quality {format_quality(self.quality)}"

@@ -21,8 +21,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from licbench.bench.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
 from licbench.bench.jobs import Job, format_quality
 from licbench.bench.store import Record, Store
@@ -130,6 +128,8 @@ def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Record:
         decoded, stages = codec.decode_profiled(data)
         record.decode_stages = {str(k): float(v) for k, v in dict(stages).items()}
         record.decode_s = sum(record.decode_stages.values())
+        import numpy as np  # (here, not at the top: a re-run that computes nothing needs none)
+
         if not isinstance(decoded, np.ndarray):
             raise TypeError(f"decode returned {type(decoded).__name__}, not a numpy array")
         if decoded.shape != original.shape or decoded.dtype != np.uint8:

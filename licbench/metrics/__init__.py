@@ -35,7 +35,14 @@ METRICS.register(
 )
 METRICS.register(
     "ms-ssim-rgb",
-    Metric("ms-ssim-rgb", True, "", "MS-SSIM on RGB, pytorch-msssim, data range 255", ms_ssim_rgb),
+    Metric(
+        "ms-ssim-rgb",
+        True,
+        "",
+        "MS-SSIM on RGB, pytorch-msssim, data range 255",
+        ms_ssim_rgb,
+        version="2",  # 2: CompressAI's tensor layout (values moved by <= 1.8e-7)
+    ),
 )
 METRICS.register(
     "psnr-y",

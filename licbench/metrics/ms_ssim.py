@@ -2,6 +2,11 @@
 
 MS-SSIM downsamples four times with an 11-tap window, so it is undefined for images with a side
 shorter than 161 pixels; such images get NaN rather than a number from a different definition.
+
+The tensors are built as CompressAI builds them (``unsqueeze(0).permute(0, 3, 1, 2)``, a channels-
+last view). Besides giving values bit-identical to CompressAI's bench, that layout keeps oneDNN on
+its fast path for the depthwise filters: ``permute(2, 0, 1)[None]`` (batch stride 3) was 2.1×
+slower on Kodak (191.6 → 91.6 ms per pair) and MS-SSIM is ~90 % of a JPEG job.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ def ms_ssim_rgb(original: np.ndarray, decoded: np.ndarray) -> float:
         return math.nan
 
     def to_tensor(image: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.array(image, dtype=np.float32)).permute(2, 0, 1)[None]
+        return torch.from_numpy(np.array(image, dtype=np.float32)).unsqueeze(0).permute(0, 3, 1, 2)
 
     with torch.no_grad():
         return float(ms_ssim(to_tensor(original), to_tensor(decoded), data_range=255.0))

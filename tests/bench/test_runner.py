@@ -96,3 +96,16 @@ def test_a_codec_that_raises_only_fails_its_own_jobs(tmp_path, image_folder, mon
     failed = [r for r in records.values() if r.error]
     assert {r.codec for r in failed} == {"webp"}
     assert all("encoder crashed" in r.error and "while encoding" in r.error for r in failed)
+
+
+def test_job_key_changes_with_a_metric_version(image_folder, monkeypatch):
+    """A metric whose implementation moved must not be served from rows computed the old way."""
+    import dataclasses
+
+    from licbench.metrics import METRICS
+
+    images = load_dataset(f"folder:{image_folder}").images()[:1]
+    before = plan_jobs([create_codec("jpeg")], images, ["ms-ssim-rgb"])[0].key
+    newer = dataclasses.replace(METRICS.get("ms-ssim-rgb"), version="99")
+    monkeypatch.setitem(METRICS._entries, "ms-ssim-rgb", newer)
+    assert plan_jobs([create_codec("jpeg")], images, ["ms-ssim-rgb"])[0].key != before

@@ -37,6 +37,22 @@ def test_ms_ssim_matches_pytorch_msssim_directly(rgb_image):
     assert ms_ssim_rgb(rgb_image, rgb_image) == pytest.approx(1.0, abs=1e-6)
 
 
+def test_ms_ssim_is_bit_identical_to_compressai_bench(rgb_image):
+    """CompressAI's bench is the reference licbench is compared against: same float, not close."""
+    from compressai.utils.bench.codecs import compute_metrics
+
+    rng = np.random.default_rng(5)
+    for sigma in (2, 8, 30):
+        noisy = np.clip(rgb_image + rng.normal(0, sigma, rgb_image.shape), 0, 255).astype(np.uint8)
+        expected = compute_metrics(rgb_image, noisy, ["ms-ssim-rgb"])["ms-ssim-rgb"]
+        assert ms_ssim_rgb(rgb_image, noisy) == expected
+
+
+def test_metric_version_is_part_of_its_identity():
+    assert METRICS.get("ms-ssim-rgb").identity == "ms-ssim-rgb@2"
+    assert METRICS.get("psnr-rgb").identity == "psnr-rgb@1"
+
+
 def test_ms_ssim_is_nan_below_its_minimum_size():
     small = np.zeros((100, 300, 3), np.uint8)
     assert math.isnan(ms_ssim_rgb(small, small))
