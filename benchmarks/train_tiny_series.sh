@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Train one series of tiny checkpoints (4 rate points) on CID22 on the CPU, as shipped in
-# licbench/codecs/learned/weights/: a base model at the middle λ, then each λ warm-started from it.
+# licbench/codecs/learned/weights/: a base model at λ=0.013, then each λ warm-started from it.
+# The λs are CompressAI's for its qualities 1–4 (0.0018–0.013): the low-rate end, where minutes of
+# CPU training can reach a useful model and where JPEG is weakest.
 #
 #   benchmarks/train_tiny_series.sh ARCH ALPHA OUT_DIR [BASE_STEPS] [FINETUNE_STEPS]
 #
@@ -10,7 +12,7 @@
 # Data: $CID22 (default ../shared/datasets/cid22-512), training/ and validation/. Never Kodak,
 # CLIC or Tecnick (licbench train refuses them).
 set -euo pipefail
-arch=$1; alpha=$2; out=$3; base_steps=${4:-4000}; tune_steps=${5:-500}
+arch=$1; alpha=$2; out=$3; base_steps=${4:-3000}; tune_steps=${5:-400}
 cid22=${CID22:-$(dirname "$0")/../../shared/datasets/cid22-512}
 common=(--arch "$arch" --config tiny --alpha "$alpha" --data "$cid22/training"
         --val "$cid22/validation" --crop 128 --batch-size 4 --lr 1e-3 --threads 1
@@ -28,7 +30,7 @@ train() { # OUT STEPS LMBDA [INIT]
     fi
 }
 train "$out/base.pt" "$base_steps" 0.013
-for lmbda in 0.0035 0.0067 0.013 0.025; do
+for lmbda in 0.0018 0.0035 0.0067 0.013; do
     train "$out/lmbda-$lmbda.pt" "$tune_steps" "$lmbda" "$out/base.pt"
 done
 echo "series done: $out"
