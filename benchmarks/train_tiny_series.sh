@@ -12,7 +12,7 @@
 # Data: $CID22 (default ../shared/datasets/cid22-512), training/ and validation/. Never Kodak,
 # CLIC or Tecnick (licbench train refuses them).
 set -euo pipefail
-arch=$1; alpha=$2; out=$3; base_steps=${4:-3000}; tune_steps=${5:-400}
+arch=$1; alpha=$2; out=$3; base_steps=${4:-4000}; tune_steps=${5:-500}
 cid22=${CID22:-$(dirname "$0")/../../shared/datasets/cid22-512}
 common=(--arch "$arch" --config tiny --alpha "$alpha" --data "$cid22/training"
         --val "$cid22/validation" --crop 128 --batch-size 4 --lr 1e-3 --threads 1

@@ -245,7 +245,7 @@ class Trainer:
         self.quantile_optimizer.step()
         self.step_index += 1
         result = {k: float(v.detach()) for k, v in losses.items()}
-        result["quantile_loss"] = float(quantile_loss)
+        result["quantile_loss"] = float(quantile_loss.detach())
         return result
 
     @torch.no_grad()
