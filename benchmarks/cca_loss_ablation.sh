@@ -7,7 +7,7 @@
 # Needs Kodak (licbench datasets fetch kodak, or LICBENCH_MIRROR) and CID22 ($CID22).
 # Training takes about 1.5 h per series on two CPU cores; an interrupted run resumes.
 set -euo pipefail
-work=$1; base=${2:-4000}; tune=${3:-500}
+work=$1; base=${2:-4000}; tune=${3:-600}
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/train_tiny_series.sh" cca 1 "$work/alpha1" "$base" "$tune" &
 "$here/train_tiny_series.sh" cca 0 "$work/alpha0" "$base" "$tune" &

@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # Train one series of tiny checkpoints (4 rate points) on CID22 on the CPU, as shipped in
-# licbench/codecs/learned/weights/: a base model at λ=0.013, then each λ warm-started from it.
-# The λs are CompressAI's for its qualities 1–4 (0.0018–0.013): the low-rate end, where minutes of
-# CPU training can reach a useful model and where JPEG is weakest.
+# licbench/codecs/learned/weights/: a base model at the middle λ, then each λ warm-started from it.
 #
 #   benchmarks/train_tiny_series.sh ARCH ALPHA OUT_DIR [BASE_STEPS] [FINETUNE_STEPS]
 #
@@ -12,25 +10,25 @@
 # Data: $CID22 (default ../shared/datasets/cid22-512), training/ and validation/. Never Kodak,
 # CLIC or Tecnick (licbench train refuses them).
 set -euo pipefail
-arch=$1; alpha=$2; out=$3; base_steps=${4:-4000}; tune_steps=${5:-500}
+arch=$1; alpha=$2; out=$3; base_steps=${4:-4000}; tune_steps=${5:-600}
 cid22=${CID22:-$(dirname "$0")/../../shared/datasets/cid22-512}
 common=(--arch "$arch" --config tiny --alpha "$alpha" --data "$cid22/training"
-        --val "$cid22/validation" --crop 128 --batch-size 4 --lr 1e-3 --threads 1
+        --val "$cid22/validation" --crop 128 --batch-size 4 --threads 1
         --val-every 500 --save-every 200 --no-progress)
 mkdir -p "$out"
 # resume when a checkpoint exists, so the script can be run again after an interruption
 train() { # OUT STEPS LMBDA [INIT]
     local ckpt=$1 steps=$2 lmbda=$3 init=${4:-}
     if [ -f "$ckpt.state" ]; then
-        licbench train "${common[@]}" --lmbda "$lmbda" --steps "$steps" --out "$ckpt" --resume "$ckpt"
+        licbench train "${common[@]}" --lr "$lr" --lmbda "$lmbda" --steps "$steps" --out "$ckpt" --resume "$ckpt"
     elif [ -n "$init" ]; then
-        licbench train "${common[@]}" --lmbda "$lmbda" --steps "$steps" --out "$ckpt" --init "$init"
+        licbench train "${common[@]}" --lr "$lr" --lmbda "$lmbda" --steps "$steps" --out "$ckpt" --init "$init"
     else
-        licbench train "${common[@]}" --lmbda "$lmbda" --steps "$steps" --out "$ckpt"
+        licbench train "${common[@]}" --lr "$lr" --lmbda "$lmbda" --steps "$steps" --out "$ckpt"
     fi
 }
-train "$out/base.pt" "$base_steps" 0.013
-for lmbda in 0.0018 0.0035 0.0067 0.013; do
-    train "$out/lmbda-$lmbda.pt" "$tune_steps" "$lmbda" "$out/base.pt"
+lr=1e-3 train "$out/base.pt" "$base_steps" 0.013
+for lmbda in 0.0035 0.0067 0.013 0.025; do
+    lr=1e-4 train "$out/lmbda-$lmbda.pt" "$tune_steps" "$lmbda" "$out/base.pt"
 done
 echo "series done: $out"
