@@ -114,8 +114,9 @@ class RateDistortionCCALoss(nn.Module):
     an earlier version did) weighs it 1/(20·λ) times too much — 14× at λ = 0.0035 — and a tiny
     CCA model trained that way spent 2.5× the bits of its α=0 twin for 0.9 dB less PSNR.
 
-    Returns a dict with ``loss`` (for the main optimizer), ``aux_fit`` (for the auxiliary model's optimizer, bits per pixel), ``mse``,
-    ``bpp``, ``psnr`` and ``cca`` (bits per pixel; 0 when α is 0).
+    Returns a dict with ``loss`` (for the main optimizer), ``aux_fit`` (for the auxiliary model's
+    optimizer, bits per pixel), ``mse``, ``bpp``, ``psnr`` and ``cca`` (bits per pixel; 0 when α
+    is 0).
     """
 
     def __init__(self, lmbda: float, alpha: float = 1.0) -> None:
