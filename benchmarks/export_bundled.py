@@ -1,6 +1,6 @@
 """Copy a trained series into the package as bundled checkpoints (float16) with training.json.
 
-    python benchmarks/export_bundled.py SERIES_DIR NAME [--base base.pt]
+    python benchmarks/export_bundled.py SERIES_DIR NAME [--note TEXT]
 
 SERIES_DIR holds ``lmbda-*.pt`` (from benchmarks/train_tiny_series.sh) and ``base.pt``; NAME is
 the bundle (``cca-tiny``, ``convnext-charm-tiny``). Each rate point is written as ``qN.pt`` in
@@ -31,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("series", type=Path)
     parser.add_argument("name")
+    parser.add_argument("--note", help="history or caveats for training.json")
     args = parser.parse_args()
     points = sorted(args.series.glob("lmbda-*.pt"), key=lambda p: float(p.stem.split("-", 1)[1]))
     out = WEIGHTS_DIR / args.name
@@ -38,7 +39,7 @@ def main() -> None:
     for old in out.glob("q*.pt"):
         old.unlink()
     base = read_checkpoint(args.series / "base.pt")["metadata"]
-    record = {"name": args.name, "base": base, "rate_points": []}
+    record = {"name": args.name, "note": args.note or "", "base": base, "rate_points": []}
     for index, path in enumerate(points, start=1):
         payload = read_checkpoint(path)
         torch.save(to_half(payload), out / f"q{index}.pt")
