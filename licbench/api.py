@@ -39,7 +39,6 @@ from licbench.codecs import (
 from licbench.datasets import load_dataset
 from licbench.metrics import DEFAULT_METRICS, METRICS, metric_availability
 from licbench.paths import default_store
-from licbench.references import REFERENCES
 
 if TYPE_CHECKING:  # at run time bd_rate comes through __getattr__ (it needs scipy)
     from licbench.metrics.bdrate import bd_rate
@@ -153,11 +152,14 @@ def run(
         usable = metric_availability(metric)
         if not usable.ok:
             raise UsageError(f"metric {metric!r} is unavailable: {usable.reason}")
-    for name in references:
-        try:
-            REFERENCES.get(name)
-        except LookupError as exc:  # unknown name: the registry's message names close matches
-            raise UsageError(str(exc)) from exc
+    if references:
+        from licbench.references import REFERENCES  # (read only when the run compares with one)
+
+        for name in references:
+            try:
+                REFERENCES.get(name)
+            except LookupError as exc:  # unknown name: the registry's message names close matches
+                raise UsageError(str(exc)) from exc
     codec_objects = make_codecs(specs)
     sweep = None
     if qualities:

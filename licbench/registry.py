@@ -11,12 +11,29 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import importlib
-from collections.abc import Iterator
-from importlib.metadata import entry_points
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint, EntryPoints
 
 T = TypeVar("T")
+
+
+@functools.cache
+def _installed_entry_points() -> EntryPoints:
+    # one scan of the installed distributions per process, whatever the number of registries:
+    # the scan reads every distribution's metadata, and each registry used to pay for it again
+    from importlib.metadata import entry_points as scan
+
+    return scan()
+
+
+def entry_points(group: str) -> Iterable[EntryPoint]:
+    """The entry points of ``group`` (e.g. ``licbench.codecs``) of the installed distributions."""
+    return _installed_entry_points().select(group=group)
 
 
 class RegistryError(LookupError):

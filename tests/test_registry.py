@@ -62,6 +62,19 @@ def test_entry_point_plugins_are_loaded_and_cannot_shadow(monkeypatch):
         reg2.names()
 
 
+def test_registries_share_one_entry_point_scan():
+    """The installed distributions are read once per process, not once per registry."""
+    registry_module._installed_entry_points.cache_clear()
+    for kind, group in (
+        ("codec", "licbench.codecs"),
+        ("dataset", "licbench.datasets"),
+        ("metric", "licbench.metrics"),
+        ("reference", "licbench.references"),
+    ):
+        Registry(kind, group).names()
+    assert registry_module._installed_entry_points.cache_info().misses == 1
+
+
 def test_import_object_rejects_bad_targets():
     with pytest.raises(ValueError, match="module:Object"):
         import_object("no_colon_here")

@@ -1,12 +1,14 @@
-"""Where and with what a run was made: stored beside every summary so numbers can be traced."""
+"""Where and with what a run was made: stored beside every summary so numbers can be traced.
+
+Collected only when ``run.json`` is written (a new or changed run, or one that computed jobs),
+so ``platform``, ``subprocess`` and ``importlib.metadata`` are imported inside the functions: a
+re-run of a finished run imports this module but calls none of them.
+"""
 
 from __future__ import annotations
 
 import os
-import platform
-import subprocess
 import sys
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 LIBRARIES = (
@@ -28,6 +30,8 @@ def package_version(name: str) -> str | None:
     Read from the metadata's header lines only: ``importlib.metadata.version`` parses the
     whole file with the email parser, which is most of what a re-run of a finished run costs.
     """
+    from importlib.metadata import PackageNotFoundError, distribution
+
     try:
         dist = distribution(name)
     except PackageNotFoundError:
@@ -47,6 +51,8 @@ def licbench_version() -> str:
 
 def git_revision(path: Path | None = None) -> dict[str, object]:
     """The commit of the licbench source tree and whether it had uncommitted changes."""
+    import subprocess
+
     path = path or Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(
@@ -67,6 +73,8 @@ def git_revision(path: Path | None = None) -> dict[str, object]:
 
 
 def cpu_model() -> str:
+    import platform
+
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -78,6 +86,8 @@ def cpu_model() -> str:
 
 def collect_environment() -> dict[str, object]:
     """Versions, git hash, machine: what asv and lm-eval record beside their numbers."""
+    import platform
+
     from PIL import features
 
     codec_libraries = {name: features.version(name) for name in ("jpg", "webp", "jpg_2000", "avif")}

@@ -39,7 +39,6 @@ import contextlib
 import importlib.util
 import logging
 import math
-import multiprocessing
 import os
 import queue as queue_module
 import signal
@@ -193,6 +192,8 @@ def _children_allowed() -> Iterator[None]:
     at exit. Our workers are daemonic themselves (terminated at the parent's exit) and die with
     their parent (PR_SET_PDEATHSIG), so nothing is left behind.
     """
+    import multiprocessing
+
     config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
     daemonic = config.get("daemon")
     if not daemonic:
@@ -251,11 +252,22 @@ class LocalExecutor(Executor):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
-        methods = multiprocessing.get_all_start_methods()
-        if start_method is None:
-            start_method = "fork" if "fork" in methods else "spawn"
-        self._context = multiprocessing.get_context(start_method)
+        self._start_method = start_method
+        self._mp_context: Any = None
         self._slots: list[_Slot] = []
+
+    @property
+    def _context(self) -> Any:
+        """The multiprocessing context, made when the first worker starts: an executor that
+        runs nothing (a re-run of a finished run) never imports multiprocessing."""
+        if self._mp_context is None:
+            import multiprocessing
+
+            method = self._start_method
+            if method is None:
+                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self._mp_context = multiprocessing.get_context(method)
+        return self._mp_context
 
     # -- workers ---------------------------------------------------------------------------
 

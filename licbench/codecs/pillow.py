@@ -9,12 +9,14 @@ is written in the codec's ``settings`` and therefore in ``version()`` and the ca
 from __future__ import annotations
 
 import io
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from PIL import Image, features
 
 from licbench.codecs.base import Availability, Codec
+
+if TYPE_CHECKING:  # imported in decode(): version() is all a re-run of a finished run asks for
+    import numpy as np
 
 
 class PillowCodec(Codec):
@@ -53,6 +55,8 @@ class PillowCodec(Codec):
         return buffer.getvalue()
 
     def decode(self, data: bytes) -> np.ndarray:
+        import numpy as np
+
         with Image.open(io.BytesIO(data)) as decoded:
             if decoded.format != self.pillow_format:
                 raise ValueError(f"expected a {self.pillow_format} stream, got {decoded.format}")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licbench.datasets.base import Dataset, DatasetError, ImageRef
-from licbench.datasets.manifest import MANIFEST_DIR, Manifest, ManifestDataset, ManifestError
-from licbench.datasets.paths import DATA_ENV, MIRROR_ENV, data_dir, mirror_dir
+from licbench.datasets.paths import DATA_ENV, MANIFEST_DIR, MIRROR_ENV, data_dir, mirror_dir
 from licbench.registry import Registry, RegistryError
+
+if TYPE_CHECKING:
+    from licbench.datasets.manifest import Manifest, ManifestDataset, ManifestError
 
 __all__ = [
     "DATASETS",
@@ -38,6 +40,18 @@ __all__ = [
 
 DatasetFactory = Callable[..., Dataset]
 
+#: exported from licbench.datasets.manifest, imported on first use: a ``folder:`` dataset
+#: (what a re-run of an in-house set asks for) needs no manifest schema, TOML or archive code
+_MANIFEST_EXPORTS = ("Manifest", "ManifestDataset", "ManifestError")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MANIFEST_EXPORTS:
+        from licbench.datasets import manifest
+
+        return getattr(manifest, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 DATASETS: Registry[DatasetFactory] = Registry("dataset", "licbench.datasets")
 
 
@@ -52,6 +66,8 @@ class ManifestEntry:
         self.path = path
 
     def __call__(self, arg: str | None = None) -> ManifestDataset:
+        from licbench.datasets.manifest import ManifestDataset, ManifestError
+
         name = self.path.stem
         if arg:
             raise DatasetError(f"dataset {name!r} takes no argument (got {name}:{arg})")
@@ -95,6 +111,8 @@ def fetch(
     name: str, *, progress: bool = True, allow_partial: bool = False
 ) -> list[ImageRef]:
     """Get a dataset's verified images into the cache (``licbench datasets fetch NAME``)."""
+    from licbench.datasets.manifest import ManifestDataset
+
     dataset = load_dataset(name)
     if isinstance(dataset, ManifestDataset):
         return dataset.images(download=True, allow_partial=allow_partial, progress=progress)

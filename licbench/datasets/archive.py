@@ -13,15 +13,17 @@ from __future__ import annotations
 import fnmatch
 import re
 import stat
-import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from licbench.datasets.base import DatasetError
 from licbench.datasets.download import store_stream
+
+if TYPE_CHECKING:  # imported in safe_extract: reading a manifest (unsafe_reason) needs no tarfile
+    import tarfile
 
 #: maps a member name to the relative output path, or None to skip the member
 Selector = Callable[[str], str | None]
@@ -125,6 +127,8 @@ def safe_extract(archive: Path, dest: Path, *, select: Selector | None = None) -
     hardlink or device. Directories are created as needed, nothing else about members (modes,
     owners, times) is applied. Each file is written atomically (``.part`` then rename).
     """
+    import tarfile
+
     archive = Path(archive)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:

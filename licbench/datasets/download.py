@@ -9,11 +9,8 @@ function that touches the network; tests replace it to serve local bytes.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +28,8 @@ class DownloadError(DatasetError):
 
 def open_url(url: str, *, timeout: float = TIMEOUT_S) -> BinaryIO:
     """Open ``url`` for reading. The single network entry point (tests monkeypatch it)."""
+    import urllib.request  # (here: urllib, http and ssl only when something is downloaded)
+
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     return urllib.request.urlopen(request, timeout=timeout)
 
@@ -99,6 +98,9 @@ def download_file(
     look); a wrong size or sum raises a plain :class:`DatasetError`, which is never retried
     around: a server handing out different bytes is something the user must hear about.
     """
+    import http.client
+    import urllib.error
+
     label = label or dest.name
     try:
         response = open_url(url)

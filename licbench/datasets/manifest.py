@@ -25,10 +25,9 @@ from licbench.datasets import download as _download
 from licbench.datasets.archive import member_selector, safe_extract, unsafe_reason
 from licbench.datasets.base import Dataset, DatasetError, ImageRef
 from licbench.datasets.paths import DATA_ENV, MIRROR_ENV, data_dir, mirror_dir
+from licbench.datasets.paths import MANIFEST_DIR as MANIFEST_DIR  # (defined there, kept here)
 from licbench.datasets.verify import image_size, sha256_file, sha256_mismatch
 
-#: the folder holding the manifests shipped with licbench
-MANIFEST_DIR = Path(__file__).parent / "manifests"
 #: verification levels a manifest may declare (see each manifest's ``verification_note``)
 VERIFICATIONS = ("sha256", "count+dimensions")
 LOCATIONS = ("download", "package")

@@ -15,6 +15,8 @@ from pathlib import Path
 DATA_ENV = "LICBENCH_DATA"
 #: a folder with one subfolder per dataset name, read before going to the network
 MIRROR_ENV = "LICBENCH_MIRROR"
+#: the folder holding the manifests shipped with licbench (one dataset per ``NAME.toml``)
+MANIFEST_DIR = Path(__file__).parent / "manifests"
 
 
 def _user_cache_root() -> Path:

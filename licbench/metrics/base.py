@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only in annotations: a re-run that computes nothing never imports it
+    import numpy as np
 
 
 @dataclass(frozen=True)

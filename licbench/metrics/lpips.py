@@ -29,15 +29,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import urllib.request
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from licbench.codecs.base import Availability
+
+if TYPE_CHECKING:  # numpy and urllib are imported where used: the metric table stays light
+    import numpy as np
 
 #: torchvision's ImageNet AlexNet (IMAGENET1K_V1), the backbone LPIPS was calibrated on
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
@@ -166,6 +166,7 @@ def build_lpips_alex(path: Path, *, verify_hash: bool = True) -> Any:
 
 def to_lpips_input(image: np.ndarray) -> Any:
     """HxWx3 uint8 → 1x3xHxW float32 tensor in [−1, 1]."""
+    import numpy as np
     import torch
 
     if image.ndim != 3 or image.shape[2] != 3:
@@ -250,6 +251,8 @@ def fetch_weights(
         else:
             say(f"{target} is already there (sha256 {file_sha256(target)[:16]}...)")
             return target
+    import urllib.request
+
     source = url or alexnet_url()
     target.parent.mkdir(parents=True, exist_ok=True)
     say(f"downloading {source} to {target}")

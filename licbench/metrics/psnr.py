@@ -7,11 +7,15 @@ it (not the PSNR of the mean MSE).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # imported where used: a re-run that computes nothing never imports numpy
+    import numpy as np
 
 
 def mean_squared_error(original: np.ndarray, decoded: np.ndarray) -> float:
+    import numpy as np
+
     if original.shape != decoded.shape:
         raise ValueError(f"shape mismatch: original {original.shape}, decoded {decoded.shape}")
     difference = original.astype(np.float64) - decoded.astype(np.float64)
@@ -31,6 +35,8 @@ def psnr_y(original: np.ndarray, decoded: np.ndarray) -> float:
     quantised), so it is a property of the RGB images, whatever colour space a codec used inside.
     The weights come from the one colour module every codec shares.
     """
+    import numpy as np
+
     from licbench.codecs.external.colour import luma
 
     if original.shape != decoded.shape:

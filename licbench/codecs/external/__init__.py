@@ -10,23 +10,31 @@ when :mod:`licbench.codecs` is imported, and a name that is already taken is an 
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from licbench.codecs.external.codec import ExternalCodec, codec_class
-from licbench.codecs.external.definition import Definition, DefinitionError, load_definition
-from licbench.codecs.external.tools import ExternalToolError
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from licbench.codecs.external.codec import ExternalCodec, codec_class
+    from licbench.codecs.external.definition import Definition, DefinitionError, load_definition
+    from licbench.codecs.external.tools import ExternalToolError
     from licbench.registry import Registry
 
 #: environment variable: folders with users' codec definitions, os.pathsep-separated
 CODECS_PATH_ENV = "LICBENCH_CODECS_PATH"
 BUILTIN_FOLDER = Path(__file__).resolve().parent
 
-_log = logging.getLogger(__name__)
+#: names this package exports from its submodules, imported on first use: importing
+#: licbench.codecs (which registers users' definitions through here) then reads no TOML parser,
+#: numpy or subprocess when there is nothing to register
+_EXPORTS = {
+    "ExternalCodec": "codec",
+    "codec_class": "codec",
+    "Definition": "definition",
+    "DefinitionError": "definition",
+    "load_definition": "definition",
+    "ExternalToolError": "tools",
+}
 _classes: dict[str, type[ExternalCodec]] = {}
 
 
@@ -38,6 +46,9 @@ def builtin_definitions() -> list[str]:
 def builtin_class(name: str) -> type[ExternalCodec]:
     """The codec class of a shipped definition, made once per process."""
     if name not in _classes:
+        from licbench.codecs.external.codec import codec_class
+        from licbench.codecs.external.definition import DefinitionError, load_definition
+
         path = BUILTIN_FOLDER / f"{name}.toml"
         if not path.is_file():
             raise AttributeError(f"no codec definition {name!r} in {BUILTIN_FOLDER}")
@@ -48,7 +59,13 @@ def builtin_class(name: str) -> type[ExternalCodec]:
     return _classes[name]
 
 
-def __getattr__(name: str) -> type[ExternalCodec]:
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
     # the registry's lazy entries "licbench.codecs.external:bpg" resolve through here
     if not name.startswith("_") and (BUILTIN_FOLDER / f"{name}.toml").is_file():
         return builtin_class(name)
@@ -64,7 +81,11 @@ def user_definition_files(value: str | None = None) -> list[Path]:
             continue
         folder = Path(entry).expanduser()
         if not folder.is_dir():
-            _log.warning("%s names %s, which is not a folder; ignored", CODECS_PATH_ENV, folder)
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "%s names %s, which is not a folder; ignored", CODECS_PATH_ENV, folder
+            )
             continue
         files.extend(sorted(folder.glob("*.toml")))
     return files
@@ -78,6 +99,9 @@ def register_user_definitions(registry: Registry, value: str | None = None) -> l
     """
     names = []
     for path in user_definition_files(value):
+        from licbench.codecs.external.codec import codec_class
+        from licbench.codecs.external.definition import load_definition
+
         definition: Definition = load_definition(path)
         registry.register(definition.name, codec_class(definition), origin=f"definition {path}")
         names.append(definition.name)

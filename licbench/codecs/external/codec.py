@@ -12,12 +12,9 @@ import os
 import struct
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from licbench.codecs.base import Availability, Codec, CodecSpecError
-from licbench.codecs.external import pictures
 from licbench.codecs.external.definition import Definition
 from licbench.codecs.external.tools import (
     ExternalToolError,
@@ -27,6 +24,9 @@ from licbench.codecs.external.tools import (
     run,
     version_text,
 )
+
+if TYPE_CHECKING:  # numpy and the picture files only when coding: version() needs neither
+    import numpy as np
 
 _PREFIX = struct.Struct(">HH")
 
@@ -208,6 +208,10 @@ class ExternalCodec(Codec):
 
     # ------------------------------------------------------------------ coding
     def encode(self, image: np.ndarray, quality: float) -> bytes:
+        import numpy as np
+
+        from licbench.codecs.external import pictures
+
         d = self.definition
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 image, got {image.dtype} {image.shape}")
@@ -238,6 +242,8 @@ class ExternalCodec(Codec):
         return _PREFIX.pack(width, height) + data if prefix else data
 
     def decode(self, data: bytes) -> np.ndarray:
+        from licbench.codecs.external import pictures
+
         d = self.definition
         width = height = None
         coded_w = coded_h = None
