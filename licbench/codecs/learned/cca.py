@@ -21,6 +21,15 @@ from licbench.codecs.learned.layers import (
     slice_transform,
 )
 from licbench.codecs.learned.model import LearnedCompressionModel
+from licbench.codecs.learned.tiling import Step
+
+
+def _block_steps(blocks: nn.Sequential) -> list[Step]:
+    """NAF blocks (3×3 depthwise, global channel means) and RB blocks (3×3): halo 1."""
+    return [
+        Step(block, halo=1, pooled=block.gated) if isinstance(block, NAFBlock) else Step(block, 1)
+        for block in blocks
+    ]
 
 
 class CCAAnalysis(nn.Module):
@@ -43,6 +52,15 @@ class CCAAnalysis(nn.Module):
             x = blocks(down(x))
         return self.down[-1](x)
 
+    def tile_steps(self) -> list[Step]:
+        """:meth:`forward` as tiling steps: a 5×5 stride-2 convolution reads 2 input units."""
+        steps: list[Step] = []
+        for i, down in enumerate(self.down):
+            steps.append(Step(down, halo=2, down=2, align=2))
+            if i < len(self.blocks):
+                steps += _block_steps(self.blocks[i])
+        return steps
+
 
 class CCASynthesis(nn.Module):
     """The mirror: 5×5 stride-2 transposed convolutions, NAF blocks then RB blocks."""
@@ -63,6 +81,15 @@ class CCASynthesis(nn.Module):
         for up, blocks in zip(self.up, self.blocks, strict=False):
             x = blocks(up(x))
         return self.up[-1](x)
+
+    def tile_steps(self) -> list[Step]:
+        """:meth:`forward` as tiling steps: a 5×5 stride-2 transposed convolution reads 1."""
+        steps: list[Step] = []
+        for i, up in enumerate(self.up):
+            steps.append(Step(up, halo=1, up=2))
+            if i < len(self.blocks):
+                steps += _block_steps(self.blocks[i])
+        return steps
 
 
 def build_cca(

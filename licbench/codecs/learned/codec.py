@@ -8,12 +8,24 @@ Spec parameters (all strings, as a spec delivers them)::
     seed=N             the seed of weights=random (default 0)
     order=RULE         auto | lmbda | name | name-desc: how rate points are numbered
     device=DEV         cpu (default) | cuda | cuda:N — where g_a and g_s run
+    tile=PX            auto (default) | 0 (never) | PX (always; a multiple of 128): run g_a and
+                       g_s in tiles of PX×PX pixels (see below)
 
 Quality is the rate-point index 1..N, larger = more bits. ``decode`` needs only the bytes: the
 header names the rate point and a 4-byte tag of the model, checked before decoding. Entropy
 parameters are always computed on the CPU in float32 (see ``latent_codec`` for what this
 guarantees across processes and devices); only the analysis and synthesis transforms use
 ``device``.
+
+Tiling (``tiling``) bounds the memory of g_a and g_s on large images: untiled, the paper
+configurations peak at several GB on a 2048×2048 image on CPU (CCA's decode at 8.1 GB RSS; the
+table is in ``benchmarks/README.md``, section ``learned_memory.py``). With ``tile=auto`` images
+whose padded size exceeds :data:`AUTO_TILE_ABOVE` pixels are coded in tiles of
+:data:`AUTO_TILE` pixels, smaller ones exactly as before. Tiled results equal untiled ones up to
+float32 rounding (max abs difference ~1e-6 on x̂; an 8-bit pixel moves by one level only where
+x̂·255 lies that close to a rounding boundary), and are deterministic for a given bitstream
+and setting: the decoder decides from the header's padded size and its own ``tile``, so an
+encoder and a decoder may use different settings.
 """
 
 from __future__ import annotations
@@ -40,6 +52,12 @@ from licbench.codecs.learned.checkpoints import (
 from licbench.codecs.learned.configs import ARCHS, create_model
 from licbench.codecs.learned.latency import StageTimer, make_stage_timer
 from licbench.codecs.learned.model import PAD_MODE, PAD_MULTIPLE, LearnedCompressionModel, pad_image
+from licbench.codecs.learned.tiling import TILE_MULTIPLE
+
+#: tile=auto tiles images whose padded area exceeds this many pixels (2 MP: e.g. 1472×1472) ...
+AUTO_TILE_ABOVE = 2 * 1024 * 1024
+#: ... in tiles of this many pixels square
+AUTO_TILE = 512
 
 
 class _NoTimer(StageTimer):
@@ -67,6 +85,7 @@ class LearnedCodec(Codec):
         seed: str = "0",
         order: str = "auto",
         device: str = "cpu",
+        tile: str = "auto",
         **unknown: str,
     ) -> None:
         super().__init__()
@@ -76,9 +95,10 @@ class LearnedCodec(Codec):
         if unknown:
             raise CodecSpecError(
                 f"{name}: unknown parameter(s) {', '.join(sorted(unknown))}; it takes ckpt, "
-                "config, weights, seed, order, device"
+                "config, weights, seed, order, device, tile"
             )
         self.device = self._parse_device(device)
+        self.tile = self._parse_tile(tile)
         if weights not in (None, "random"):
             raise CodecSpecError(f"{name}: weights={weights!r}; the only value is weights=random")
         if ckpt and weights:
@@ -125,6 +145,27 @@ class LearnedCodec(Codec):
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise CodecSpecError(f"{self.arch}: device={device} but torch sees no CUDA device")
         return dev
+
+    def _parse_tile(self, tile: str | int) -> int | None:
+        """None for auto, 0 for never, else the tile size in pixels."""
+        if str(tile) == "auto":
+            return None
+        try:
+            size = int(tile)
+        except ValueError:
+            size = -1
+        if size < 0 or size % TILE_MULTIPLE:
+            raise CodecSpecError(
+                f"{self.arch}: tile={tile!r}; use auto, 0 (off) or a positive multiple of "
+                f"{TILE_MULTIPLE} (pixels)"
+            )
+        return size
+
+    def tile_size(self, height: int, width: int) -> int:
+        """The tile size (pixels, 0 = untiled) used for a padded ``height`` × ``width`` image."""
+        if self.tile is not None:
+            return self.tile
+        return AUTO_TILE if height * width > AUTO_TILE_ABOVE else 0
 
     def _resolve_config(self, config: str | None) -> str | None:
         for rp in self.rate_points:
@@ -191,6 +232,8 @@ class LearnedCodec(Codec):
             f"torch={torch.__version__}",
             f"compressai={compressai.__version__}",
             f"device={self.device.type}",
+            "tile="
+            + (f"auto:{AUTO_TILE}>{AUTO_TILE_ABOVE}" if self.tile is None else str(self.tile)),
         ]
         if self.rate_points:
             parts.append("ckpt=" + ",".join(f"{rp.quality}:{rp.sha256}" for rp in self.rate_points))
@@ -210,7 +253,8 @@ class LearnedCodec(Codec):
         q = self._quality_index(quality)
         height, width = image.shape[:2]
         x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
-        strings, _ = model.compress(pad_image(x, model.pad_multiple))
+        x = pad_image(x, model.pad_multiple)
+        strings, _ = model.compress(x, self.tile_size(*x.shape[-2:]))
         header = bitstream.Header(q, self._tags[q], height, width, model.pad_multiple)
         return bitstream.pack(header, strings)
 
@@ -250,7 +294,8 @@ class LearnedCodec(Codec):
                 strings, (hp // model.pad_multiple, wp // model.pad_multiple)
             )
         with timer.stage("synthesis"):
-            x_hat = model.synthesize(y_hat)[0, :, : header.height, : header.width]
+            x_hat = model.synthesize(y_hat, self.tile_size(hp, wp))
+            x_hat = x_hat[0, :, : header.height, : header.width]
             pixels = x_hat.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0)
             image = pixels.cpu().numpy()
         return image

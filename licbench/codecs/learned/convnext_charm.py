@@ -15,6 +15,12 @@ from licbench.codecs.learned.configs import ConvNeXtCharmConfig
 from licbench.codecs.learned.latent_codec import ChannelARLatentCodec
 from licbench.codecs.learned.layers import ConvNeXtBlock, LayerNorm2d, slice_transform
 from licbench.codecs.learned.model import LearnedCompressionModel
+from licbench.codecs.learned.tiling import Step
+
+
+def _stage_steps(stage: nn.Sequential) -> list[Step]:
+    """ConvNeXt blocks: the k×k depthwise convolution reads (k−1)/2 units each side."""
+    return [Step(block, halo=block.dwconv.kernel_size[0] // 2) for block in stage]
 
 
 def _stage(dim: int, depth: int, cfg: ConvNeXtCharmConfig) -> nn.Sequential:
@@ -48,6 +54,13 @@ class ConvNeXtAnalysis(nn.Module):
             x = stage(down(x))
         return x
 
+    def tile_steps(self) -> list[Step]:
+        """:meth:`forward` as tiling steps (2×2 stride-2 cells: halo 0, on the stride grid)."""
+        steps: list[Step] = []
+        for down, stage in zip(self.downsample, self.stages, strict=True):
+            steps += [Step(down, down=2, align=2), *_stage_steps(stage)]
+        return steps
+
 
 class ConvNeXtSynthesis(nn.Module):
     """Stage then upsample, per level: ``depths[i]`` blocks at dims[i], then up to dims[i+1]."""
@@ -68,6 +81,13 @@ class ConvNeXtSynthesis(nn.Module):
         for stage, up in zip(self.stages, self.upsample, strict=True):
             x = up(stage(x))
         return x
+
+    def tile_steps(self) -> list[Step]:
+        """:meth:`forward` as tiling steps (2×2 stride-2 transposed cells: halo 0)."""
+        steps: list[Step] = []
+        for stage, up in zip(self.stages, self.upsample, strict=True):
+            steps += [*_stage_steps(stage), Step(up, up=2)]
+        return steps
 
 
 def build_convnext_charm(

@@ -76,9 +76,15 @@ class NAFBlock(nn.Module):
         self.beta = nn.Parameter(torch.zeros(1, dim, 1, 1))
         self.gamma = nn.Parameter(torch.zeros(1, dim, 1, 1))
 
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.sg(self.dwconv(self.norm1(x)))
-        h = self.conv1(h * self.sca(h))
+    def gated(self, x: Tensor) -> Tensor:
+        """The gated depthwise branch, before the channel attention (local: 3×3)."""
+        return self.sg(self.dwconv(self.norm1(x)))
+
+    def forward(self, x: Tensor, mean: Tensor | None = None) -> Tensor:
+        """``mean``: the channel means of ``gated(x)`` over the whole map, when ``x`` is a tile
+        of it (the channel attention is global; see ``tiling``); by default those of ``x``."""
+        h = self.gated(x)
+        h = self.conv1(h * self.sca[1](self.sca[0](h) if mean is None else mean))
         x = x + h * self.beta
         return x + self.FFN(self.norm2(x)) * self.gamma
 

@@ -12,6 +12,7 @@ decoder crops it off.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import torch
@@ -19,8 +20,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from licbench.codecs.learned.latent_codec import ChannelARLatentCodec
+from licbench.codecs.learned.tiling import run_steps
 
 PAD_MULTIPLE = 64
+#: g_s multiplies the latent's size by 16 (g_a divides by it): four stride-2 steps
+SYNTHESIS_UPSAMPLING = 16
 PAD_MODE = "replicate"
 
 
@@ -86,12 +90,19 @@ class LearnedCompressionModel(nn.Module):
         return self
 
     @torch.no_grad()
-    def compress(self, x: Tensor) -> tuple[list[bytes], tuple[int, int]]:
+    def analyze(self, x: Tensor, tile: int = 0) -> Tensor:
+        """y = g_a(x) on g_a's device; ``tile`` > 0: in tiles of that many pixels (``tiling``)."""
+        device = next(self.g_a.parameters()).device
+        if tile:
+            return run_steps(self.g_a.tile_steps(), x.to(device), tile, Fraction(1))
+        return self.g_a(x.to(device))
+
+    @torch.no_grad()
+    def compress(self, x: Tensor, tile: int = 0) -> tuple[list[bytes], tuple[int, int]]:
         """Code x (1, 3, H, W), H and W multiples of 64: ([z, y] strings, z's (h, w))."""
         if x.shape[-2] % self.pad_multiple or x.shape[-1] % self.pad_multiple:
             raise ValueError(f"size {tuple(x.shape[-2:])} is not a multiple of {self.pad_multiple}")
-        device = next(self.g_a.parameters()).device
-        y = self.g_a(x.to(device))
+        y = self.analyze(x, tile)
         strings, _ = self.latent.compress(y)
         z_shape = (x.shape[-2] // self.pad_multiple, x.shape[-1] // self.pad_multiple)
         return strings, z_shape
@@ -102,14 +113,18 @@ class LearnedCompressionModel(nn.Module):
         return self.latent.decompress(strings, z_shape)
 
     @torch.no_grad()
-    def synthesize(self, y_hat: Tensor) -> Tensor:
-        """x_hat = g_s(y_hat) on g_s's device, not clamped."""
+    def synthesize(self, y_hat: Tensor, tile: int = 0) -> Tensor:
+        """x_hat = g_s(y_hat) on g_s's device, not clamped; ``tile`` > 0: in tiles of that many
+        pixels (``tiling``: the same numbers up to float rounding, a fraction of the memory)."""
         device = next(self.g_s.parameters()).device
+        if tile:
+            scale = Fraction(1, SYNTHESIS_UPSAMPLING)
+            return run_steps(self.g_s.tile_steps(), y_hat.to(device), tile, scale)
         return self.g_s(y_hat.to(device))
 
     @torch.no_grad()
-    def decompress(self, strings: list[bytes], z_shape: tuple[int, int]) -> Tensor:
-        return self.synthesize(self.entropy_decode(strings, z_shape))
+    def decompress(self, strings: list[bytes], z_shape: tuple[int, int], tile: int = 0) -> Tensor:
+        return self.synthesize(self.entropy_decode(strings, z_shape), tile)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -18,6 +18,23 @@ from licbench.codecs.learned.latent_codec import ChannelARLatentCodec
 from licbench.codecs.learned.layers import slice_transform
 from licbench.codecs.learned.model import LearnedCompressionModel
 from licbench.codecs.learned.swin import PatchMerging, PatchSplitting, SwinStage
+from licbench.codecs.learned.tiling import Step
+
+
+def _nhwc(x: Tensor) -> Tensor:
+    return x.permute(0, 2, 3, 1)
+
+
+def _nchw(x: Tensor) -> Tensor:
+    return x.permute(0, 3, 1, 2)
+
+
+def _stage_steps(stage: SwinStage) -> list[Step]:
+    """Swin blocks on the window grid: a shifted block reads w/2 beyond a tile (see tiling)."""
+    return [
+        Step(b, halo=b.window // 2 if b.shift else 0, align=b.window, channels_last=True)
+        for b in stage.blocks
+    ]
 
 
 class SwinAnalysis(nn.Module):
@@ -47,6 +64,15 @@ class SwinAnalysis(nn.Module):
                 x = self.merges[i](x)
         return x.permute(0, 3, 1, 2)
 
+    def tile_steps(self) -> list[Step]:
+        """:meth:`forward` as tiling steps (patch embedding and merging: 2×2 cells, halo 0)."""
+        steps = [Step(self.embed, down=2, align=2), Step(_nhwc, whole=True)]
+        for i, stage in enumerate(self.stages):
+            steps += _stage_steps(stage)
+            if i < len(self.merges):
+                steps.append(Step(self.merges[i], down=2, align=2, channels_last=True))
+        return [*steps, Step(_nchw, whole=True)]
+
 
 class SwinSynthesis(nn.Module):
     def __init__(
@@ -73,6 +99,13 @@ class SwinSynthesis(nn.Module):
         for stage, split in zip(self.stages, self.splits, strict=True):
             x = split(stage(x))
         return x.permute(0, 3, 1, 2)
+
+    def tile_steps(self) -> list[Step]:
+        """:meth:`forward` as tiling steps (patch splitting: one token to 2×2, halo 0)."""
+        steps = [Step(_nhwc, whole=True)]
+        for stage, split in zip(self.stages, self.splits, strict=True):
+            steps += [*_stage_steps(stage), Step(split, up=2, channels_last=True)]
+        return [*steps, Step(_nchw, whole=True)]
 
 
 def build_swint_charm(
