@@ -17,15 +17,19 @@ parameters are always computed on the CPU in float32 (see ``latent_codec`` for w
 guarantees across processes and devices); only the analysis and synthesis transforms use
 ``device``.
 
-Tiling (``tiling``) bounds the memory of g_a and g_s on large images: untiled, the paper
-configurations peak at several GB on a 2048×2048 image on CPU (CCA's decode at 8.1 GB RSS; the
-table is in ``benchmarks/README.md``, section ``learned_memory.py``). With ``tile=auto`` images
-whose padded size exceeds :data:`AUTO_TILE_ABOVE` pixels are coded in tiles of
-:data:`AUTO_TILE` pixels, smaller ones exactly as before. Tiled results equal untiled ones up to
-float32 rounding (max abs difference ~1e-6 on x̂; an 8-bit pixel moves by one level only where
-x̂·255 lies that close to a rounding boundary), and are deterministic for a given bitstream
-and setting: the decoder decides from the header's padded size and its own ``tile``, so an
-encoder and a decoder may use different settings.
+Tiling (``tiling``) bounds the memory of g_a and g_s on large images. Untiled, the paper
+configurations peak at 7.1–8.5 GB RSS coding a 2048×2048 image on CPU (SwinT-ChARM's decode
+8.5 GB, CCA's 8.1 GB); with 512-px tiles at 2.5–3.3 GB, for a change in CPU time of CCA −4…+8 %,
+ConvNeXt-ChARM +35 %, SwinT-ChARM −12 %; the table is in ``benchmarks/README.md``, section
+``learned_memory.py``. With ``tile=auto`` images whose padded size exceeds
+:data:`AUTO_TILE_ABOVE` pixels are coded in tiles of :data:`AUTO_TILE` pixels; smaller ones
+(Kodak, Tecnick's 1200×1200) exactly as before. Tiled results equal untiled ones up to float32
+rounding: max abs difference of x̂ up to 6e-6 (measured, paper configurations at 512×512 and
+tiny ones), so an 8-bit value moves by one level only where x̂·255 lies that close to a
+rounding boundary (at 2048×2048: 43, 3 and 0 of 12.6 M values for CCA, ConvNeXt-ChARM,
+SwinT-ChARM), and the bitstreams measured were identical. Decoding is deterministic for a given
+bitstream and setting: the decoder decides from the header's padded size and its own ``tile``,
+so an encoder and a decoder may use different settings.
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ from licbench.codecs.learned.latency import StageTimer, make_stage_timer
 from licbench.codecs.learned.model import PAD_MODE, PAD_MULTIPLE, LearnedCompressionModel, pad_image
 from licbench.codecs.learned.tiling import TILE_MULTIPLE
 
-#: tile=auto tiles images whose padded area exceeds this many pixels (2 MP: e.g. 1472×1472) ...
+#: tile=auto tiles images whose padded area exceeds this many pixels (2 Mi: 2048×1024; untiled
+#: peaks stay below ~5 GB, as they grow by 1.4–1.8 GB per Mpx above the model's ~1 GB) ...
 AUTO_TILE_ABOVE = 2 * 1024 * 1024
 #: ... in tiles of this many pixels square
 AUTO_TILE = 512

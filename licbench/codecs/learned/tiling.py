@@ -1,8 +1,9 @@
 """Tiled analysis and synthesis: bounded peak memory on large images, the same numbers.
 
-Why: without it, the paper configurations need several GB of RAM on a 2048×2048 image on CPU
-(``benchmarks/learned_memory.py``, see ``benchmarks/README.md`` for the measured table: CCA's
-decode peaked at 8.1 GB RSS). Almost all of it is temporaries inside one block at the largest
+Why: without it, the paper configurations peak at 7.1–8.5 GB RSS coding a 2048×2048 image on
+CPU, three of the six operations over 8 GB (SwinT-ChARM's encode and decode, CCA's decode); with
+512-px tiles at 2.5–3.3 GB (``benchmarks/learned_memory.py``; the table is in
+``benchmarks/README.md``). Almost all of it is temporaries inside one block at the largest
 feature map (H/2 × W/2 × 128–192 channels, 0.5–0.8 GB each): NAF gates at 2× width, ConvNeXt's
 and Swin's 4× MLPs, attention matrices, and the copies between them.
 
@@ -12,13 +13,13 @@ input map and writes a whole output map, but computes it tile by tile: every til
 input with a *halo* on each side (clipped at the map's border, where the whole-map computation
 sees the same border), run through the step, and only its centre is pasted into the output. So
 the big temporaries exist for one tile at a time; what stays is the step's input and output maps
-(two maps of the largest level, e.g. 2 × 0.8 GB for CCA at 2048×2048). The peak then grows
-with the image area at that much lower slope.
+(two maps of the largest level, e.g. 2 × 0.8 GB for CCA at 2048×2048). The peak still grows
+with the image area, but at about 0.5 GB per Mpx instead of 1.4–1.8.
 
 Why per step and not the whole transform per tile: the exact halo of a whole transform is the
 sum of its steps' halos converted to its input units (26 latent units = 416 px for
-ConvNeXt-ChARM's synthesis, 16 = 256 px for SwinT-ChARM's), which would cost 2–4× the
-computation at a useful tile size, and CCA's NAF blocks pool globally (the simplified channel
+ConvNeXt-ChARM's synthesis, 16 = 256 px for SwinT-ChARM's), which would cost 2.3–3.3× the
+computation even with 1024-px tiles, and CCA's NAF blocks pool globally (the simplified channel
 attention scales each channel by a function of its mean over the *whole* map), which no tile
 can see. Per step, halos are a few units, and a NAF block first gathers the mean of its gated
 map over all tile centres (one extra, cheaper pass over the map), then hands that mean to every
@@ -43,11 +44,18 @@ centre of every tile is computed from exactly the inputs it has in the whole-map
 
 Accuracy: the same operations on the same inputs, so the tiled result differs from the whole-map
 one only by float32 rounding (a convolution kernel blocks its sums differently for another tile
-shape, and the NAF means are summed tile by tile in float64): max abs difference ~1e-6 on x̂ in
-[0, 1] (tests: ``tests/codecs/learned/test_tiling.py``). Decoded 8-bit pixels can move by one
-level where x̂·255 lies within that of a rounding boundary; tiled encoding can, as rarely, flip a
-latent's rounding (so bytes may differ while the rate is the same to a few bytes). Tiling is
-deterministic: the tile grid depends only on the map size and the tile size.
+shape, and the NAF means are summed tile by tile in float64). Measured max abs difference of x̂
+(values in about [0, 1]): 1.4e-6 (CCA), 5.7e-6 (ConvNeXt-ChARM), 2.5e-6 (SwinT-ChARM) for the
+paper configurations at 512×512 with 128-px tiles and every residual branch switched on
+(``benchmarks/learned_memory.py --seam-check``); under 2e-6 for the tiny ones
+(``tests/codecs/learned/test_tiling.py``). Decoded 8-bit values move by one level where x̂·255
+lies that close to a rounding boundary (≤ 3e-5 of them); tiled encoding could, as rarely, flip a
+latent's rounding (in every measurement the bitstreams were identical). Tiling is deterministic:
+the tile grid depends only on the map size and the tile size.
+
+Cost, measured at 2048×2048 with 512-px tiles: CPU time CCA −4…+8 %, ConvNeXt-ChARM +35 % (its
+blocks run slower on tiles than on the whole map; larger tiles, hence less halo, were slower
+still), SwinT-ChARM −12 %.
 """
 
 from __future__ import annotations
