@@ -36,6 +36,7 @@ executors never write to the store: results always travel back to the one parent
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import logging
 import math
@@ -253,21 +254,18 @@ class LocalExecutor(Executor):
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
         self._start_method = start_method
-        self._mp_context: Any = None
         self._slots: list[_Slot] = []
 
-    @property
+    @functools.cached_property
     def _context(self) -> Any:
         """The multiprocessing context, made when the first worker starts: an executor that
         runs nothing (a re-run of a finished run) never imports multiprocessing."""
-        if self._mp_context is None:
-            import multiprocessing
+        import multiprocessing
 
-            method = self._start_method
-            if method is None:
-                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._mp_context = multiprocessing.get_context(method)
-        return self._mp_context
+        method = self._start_method
+        if method is None:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        return multiprocessing.get_context(method)
 
     # -- workers ---------------------------------------------------------------------------
 

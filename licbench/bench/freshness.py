@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -101,24 +100,16 @@ def _job_keys(manifest: RunManifest) -> list[str]:
 
 def code_stamp() -> str:
     """Size and mtime of every licbench source file: changes when any code or template does."""
-    # os.walk and plain strings, not Path.rglob: a quarter of the time, and this runs on every
-    # re-run; the entries and their order (by path components) are those rglob("*") gave
-    found: list[tuple[str, ...]] = []
-    for folder, dirs, files in os.walk(_PACKAGE):
-        dirs[:] = [name for name in dirs if name != "__pycache__"]
-        relative = os.path.relpath(folder, _PACKAGE)
-        parts = () if relative == os.curdir else tuple(relative.split(os.sep))
-        for name in (*dirs, *files):
-            dot = name.rfind(".")  # the suffix as pathlib has it
-            if 0 < dot < len(name) - 1 and name[dot:] in _SOURCE_SUFFIXES:
-                found.append((*parts, name))
     digest = hashlib.sha256()
-    for parts in sorted(found):
-        try:
-            stat = os.stat(os.path.join(_PACKAGE, *parts))
-        except OSError:
-            continue
-        digest.update(f"{os.sep.join(parts)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.suffix in _SOURCE_SUFFIXES and "__pycache__" not in path.parts:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            digest.update(
+                f"{path.relative_to(_PACKAGE)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode()
+            )
     return digest.hexdigest()
 
 

@@ -56,7 +56,7 @@ from licbench.codecs.learned.checkpoints import (
 from licbench.codecs.learned.configs import ARCHS, create_model
 from licbench.codecs.learned.latency import StageTimer, make_stage_timer
 from licbench.codecs.learned.model import PAD_MODE, PAD_MULTIPLE, LearnedCompressionModel, pad_image
-from licbench.codecs.learned.tiling import TILE_MULTIPLE
+from licbench.codecs.learned.tiling import TILE_MULTIPLE, check_tile
 
 #: tile=auto tiles images whose padded area exceeds this many pixels (2 Mi: 2048×1024; untiled
 #: peaks stay below ~5 GB, as they grow by 1.4–1.8 GB per Mpx above the model's ~1 GB) ...
@@ -157,14 +157,12 @@ class LearnedCodec(Codec):
             return None
         try:
             size = int(tile)
+            return size and check_tile(size)
         except ValueError:
-            size = -1
-        if size < 0 or size % TILE_MULTIPLE:
             raise CodecSpecError(
                 f"{self.arch}: tile={tile!r}; use auto, 0 (off) or a positive multiple of "
                 f"{TILE_MULTIPLE} (pixels)"
-            )
-        return size
+            ) from None
 
     def tile_size(self, height: int, width: int) -> int:
         """The tile size (pixels, 0 = untiled) used for a padded ``height`` × ``width`` image."""
