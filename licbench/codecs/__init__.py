@@ -32,6 +32,8 @@ CODECS.register("convnext-charm", "licbench.codecs.learned.codec:ConvNeXtCharm")
 CODECS.register("swint-charm", "licbench.codecs.learned.codec:SwinTCharm")
 CODECS.register("cca-tiny", "licbench.codecs.learned.bundled:CCATiny")
 CODECS.register("convnext-charm-tiny", "licbench.codecs.learned.bundled:ConvNeXtCharmTiny")
+# CompressAI's zoo and your own CompressAI-API modules: need model=... (compressai:model=mbt2018)
+CODECS.register("compressai", "licbench.codecs.learned.compressai_codec:CompressAICodec")
 
 
 def _register_user_definitions() -> None:

@@ -1,0 +1,393 @@
+"""The ``compressai`` codec: CompressAI's zoo models and your own CompressAI-API modules.
+
+Spec parameters (all strings, as a spec delivers them)::
+
+    model=NAME          a compressai.zoo image model (bmshj2018-factorized, mbt2018-mean,
+                        cheng2020-attn, ...) or your own module as package.module:Class (or a
+                        function returning one); required
+    metric=M            mse (default) | ms-ssim: which zoo weights (zoo models only)
+    ckpt=FILE_OR_DIR    your checkpoint(s), one per rate point (a folder: files in natural name
+                        order, or by a stored lmbda; see ``checkpoints``)
+    weights=W           pretrained (zoo default: CompressAI's published weights, from the torch
+                        hub cache) | random (seeded, for tests and benchmarks)
+    seed=N              the seed of weights=random (default 0)
+    order=RULE          auto | lmbda | name | name-desc: how a ckpt folder is numbered
+    device=DEV          cpu (default) | cuda | cuda:N
+
+Quality is the zoo's quality index (1..8 for bmshj2018 and mbt2018, 1..6 for cheng2020) with
+zoo weights, else the rate point 1..N of the checkpoints. Images are padded to a multiple of 64
+with CompressAI's centred zero padding and cropped after decoding, exactly as
+``python -m compressai.utils.eval_model`` does, so bpp (up to the container's few bytes), PSNR
+and MS-SSIM equal its numbers on the same weights. The bytes are a ``container``: ``decode``
+needs nothing else, in any process, and refuses bytes made by another model or other weights.
+
+Unlike licbench's own learned codecs, the whole model (entropy parameters included) runs on
+``device``: a bitstream is guaranteed to decode only with the same device type and library
+versions (CompressAI #279, #309); ``version()`` records all three.
+
+Listing this codec imports neither torch nor compressai; the first instance does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from licbench.codecs.base import Codec, CodecSpecError
+from licbench.codecs.learned import container
+from licbench.core.availability import Availability
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: images are padded to a multiple of this (six stride-2 stages), as eval_model does
+PAD_MULTIPLE = 64
+PARAMETERS = ("model", "metric", "ckpt", "weights", "seed", "order", "device")
+WEIGHTS = ("pretrained", "random")
+
+_sha256_cache: dict[tuple[str, int, int], str] = {}
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of a weights file, computed once per (path, size, mtime) in a process."""
+    from licbench.core.files import file_sha256
+
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _sha256_cache:
+        _sha256_cache[key] = file_sha256(path)
+    return _sha256_cache[key]
+
+
+class CodecUnavailableError(CodecSpecError):
+    """A well-formed spec that cannot run here (weights not cached); carries the Availability."""
+
+    def __init__(self, availability: Availability) -> None:
+        super().__init__(availability.reason)
+        self.availability = availability
+
+
+class CompressAICodec(Codec):
+    """A CompressAI-API model (zoo or your own) as a licbench codec; see the module docstring.
+
+    Subclasses registered under a name of their own (an entry point of a plugin) set
+    :attr:`defaults`, e.g. ``{"model": "my_pkg.models:MyNet", "ckpt": "/models/mynet"}``; spec
+    parameters override them.
+    """
+
+    description: ClassVar[str] = (
+        "CompressAI models: the zoo (model=mbt2018-mean, metric=mse|ms-ssim, quality = zoo "
+        "index) or your own module (model=package.module:Class, ckpt=FILE_OR_DIR)"
+    )
+    defaults: ClassVar[dict[str, str]] = {}
+    integer_quality: ClassVar[bool] = True
+    #: overwritten per instance with (1, number of rate points)
+    quality_range: ClassVar[tuple[float, float]] = (1, 1)
+
+    def __init__(self, **params: str) -> None:
+        super().__init__()
+        params = {**self.defaults, **params}
+        unknown = sorted(set(params) - set(PARAMETERS))
+        if unknown:
+            raise CodecSpecError(
+                f"compressai: unknown parameter(s) {', '.join(unknown)}; it takes "
+                f"{', '.join(PARAMETERS)}"
+            )
+        model = params.get("model", "")
+        if not model:
+            raise CodecSpecError(
+                "compressai needs model=NAME: a compressai.zoo model (e.g. "
+                "compressai:model=mbt2018-mean,metric=mse) or your own module "
+                "(compressai:model=package.module:Class,ckpt=FILE_OR_DIR)"
+            )
+        self.model_name = model
+        self.is_zoo = ":" not in model
+        self.ckpt = params.get("ckpt") or None
+        self.order = params.get("order", "auto")
+        self.device = self._parse_device(params.get("device", "cpu"))
+        try:
+            self.seed = int(params.get("seed", "0"))
+        except ValueError:
+            raise CodecSpecError(f"compressai: seed={params['seed']!r} is not an integer") from None
+        weights = params.get("weights") or None
+        if weights is not None and weights not in WEIGHTS:
+            raise CodecSpecError(f"compressai: weights={weights!r}; choose from {WEIGHTS}")
+        if self.ckpt and weights:
+            raise CodecSpecError("compressai: give ckpt=... or weights=..., not both")
+        self._factory: Any = None
+        self.metric: str | None = None
+        if self.is_zoo:
+            self._init_zoo(params.get("metric", "mse"), weights)
+        else:
+            self._init_own(params.get("metric"), weights)
+        if self.ckpt:
+            self._init_checkpoints()
+        self.quality_range = (min(self.qualities), max(self.qualities))  # type: ignore[misc]
+        self._models: dict[int, Any] = {}
+        self._tags: dict[int, bytes] = {}
+        self._sha256: dict[int, str] = {}
+
+    # ------------------------------------------------------------------ setup
+    def _parse_device(self, device: str) -> Any:
+        import torch
+
+        try:
+            dev = torch.device(device)
+        except RuntimeError:
+            raise CodecSpecError(f"compressai: device={device!r}; use cpu or cuda[:N]") from None
+        if dev.type not in ("cpu", "cuda"):
+            raise CodecSpecError(f"compressai: device={device!r}; use cpu or cuda[:N]")
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise CodecSpecError(f"compressai: device={device} but torch sees no CUDA device")
+        return dev
+
+    def _init_zoo(self, metric: str, weights: str | None) -> None:
+        from licbench.codecs.learned import zoo
+
+        try:
+            zoo.check_zoo_name(self.model_name)
+            zoo.check_metric(metric)
+        except zoo.ZooError as exc:
+            raise CodecSpecError(f"compressai: {exc}") from None
+        self.metric = metric
+        self.weights = "checkpoint" if self.ckpt else weights or "pretrained"
+        self.qualities = zoo.zoo_qualities(self.model_name)
+        self._files: dict[int, Path] = {}
+        if self.weights == "pretrained":
+            try:
+                self._files = zoo.require_pretrained(self.model_name, metric)
+            except zoo.MissingWeightsError as exc:
+                raise CodecUnavailableError(
+                    Availability(False, f"compressai: {exc}",
+                                 f"run `{zoo.FETCH_COMMAND}` on a connected machine")
+                ) from None
+            self.qualities = tuple(self._files)
+
+    def _init_own(self, metric: str | None, weights: str | None) -> None:
+        from licbench.codecs.learned.own_model import ModelAPIError, import_model_factory
+
+        if metric is not None:
+            raise CodecSpecError(
+                "compressai: metric= chooses zoo weights; your own model's weights come from ckpt="
+            )
+        if weights == "pretrained":
+            raise CodecSpecError(
+                f"compressai: weights=pretrained is for zoo models; give {self.model_name} "
+                "ckpt=FILE_OR_DIR, or weights=random"
+            )
+        if not self.ckpt and not weights:
+            raise CodecSpecError(
+                f"compressai: model={self.model_name} needs trained weights: ckpt=FILE_OR_DIR "
+                "(one checkpoint per rate point), or weights=random for tests and benchmarks"
+            )
+        try:
+            self._factory = import_model_factory(self.model_name)
+        except ModelAPIError as exc:
+            raise CodecSpecError(f"compressai: {exc}") from None
+        self.weights = "checkpoint" if self.ckpt else "random"
+        self.qualities = (1,)
+
+    def _init_checkpoints(self) -> None:
+        from licbench.codecs.learned.checkpoints import (
+            ORDERS,
+            CheckpointError,
+            discover_rate_points,
+        )
+
+        if self.order not in ORDERS:
+            raise CodecSpecError(f"compressai: order={self.order!r}; choose from {ORDERS}")
+        try:
+            self.rate_points = discover_rate_points(self.ckpt, self.order)
+        except CheckpointError as exc:
+            raise CodecSpecError(f"compressai: {exc}") from None
+        self.qualities = tuple(rp.quality for rp in self.rate_points)
+
+    @classmethod
+    def available(cls) -> Availability:
+        # find_spec only: listing codecs must not import torch or compressai
+        for module, dist in (("torch", "torch"), ("compressai", "compressai")):
+            if importlib.util.find_spec(module) is None:
+                return Availability(
+                    False, f"the {dist} package is not installed", f"pip install {dist}"
+                )
+        return Availability.yes()
+
+    # ------------------------------------------------------------------ models
+    def _quality_index(self, quality: float) -> int:
+        q = int(quality) if float(quality).is_integer() else -1
+        if q not in self.qualities:
+            raise ValueError(
+                f"compressai:model={self.model_name}: quality {quality!r} is not one of "
+                f"{list(self.qualities)}"
+            )
+        return q
+
+    def _build(self, q: int) -> tuple[Any, str]:
+        """The model of quality ``q`` and the sha256 that identifies its weights."""
+        from licbench.codecs.learned import own_model, zoo
+        from licbench.codecs.learned.checkpoints import read_checkpoint
+
+        if self.weights == "checkpoint":
+            rp = self.rate_points[q - 1]
+            obj, source = read_checkpoint(rp.path), str(rp.path)
+            if self.is_zoo:
+                net = zoo.build_from_checkpoint(self.model_name, obj, source)
+            else:
+                net = self._new_own_model()
+                state_dict = own_model.unwrap_state_dict(obj, source)
+                state_dict = own_model.rename_old_keys(net, state_dict)
+                own_model.load_into(net, state_dict, source)
+            return net, rp.sha256
+        if self.weights == "pretrained":
+            net = zoo.build_pretrained(self.model_name, self.metric or "mse", q)
+            return net, cached_sha256(self._files[q])
+        net = zoo.build_random(self.model_name, q) if self.is_zoo else self._new_own_model()
+        identity = f"random:{self.model_name}:{q}:{self.seed}"
+        return net, hashlib.sha256(identity.encode()).hexdigest()
+
+    def _new_own_model(self) -> Any:
+        from licbench.codecs.learned.own_model import check_model_api
+
+        net = self._factory()
+        check_model_api(net, f"model={self.model_name}")
+        return net
+
+    def model(self, quality: float) -> Any:
+        """The torch module of one rate point: built on first use, eval mode, tables ready."""
+        import torch
+
+        from licbench.codecs.learned.own_model import prepare
+
+        q = self._quality_index(quality)
+        if q not in self._models:
+            with torch.random.fork_rng(devices=[]):  # leave the caller's RNG alone
+                torch.manual_seed(self.seed)
+                net, sha256 = self._build(q)
+            self._models[q] = prepare(net).to(self.device)
+            self._sha256[q] = sha256
+            self._tags[q] = bytes.fromhex(sha256)[: container.TAG_BYTES]
+        return self._models[q]
+
+    # ------------------------------------------------------------------ contract
+    def weights_identity(self) -> str:
+        """The weights in one string: sha256 per rate point, or the random seed."""
+        if self.weights == "random":
+            return f"random-seed{self.seed}"
+        if self.weights == "checkpoint":
+            return ",".join(f"{rp.quality}:{rp.sha256}" for rp in self.rate_points)
+        return ",".join(f"{q}:{cached_sha256(path)}" for q, path in self._files.items())
+
+    def version(self) -> str:
+        import torch
+
+        from licbench.codecs.learned.zoo import compressai_version
+
+        with_metric = [f"metric={self.metric}"] if self.metric else []
+        return ";".join(
+            [
+                f"compressai={compressai_version()}",
+                f"torch={torch.__version__}",
+                f"model={self.model_name}",
+                *with_metric,
+                f"container={container.FORMAT_VERSION}",
+                f"pad=centre{PAD_MULTIPLE}",
+                f"device={self.device.type}",
+                f"weights={self.weights_identity()}",
+            ]
+        )
+
+    def encode(self, image: np.ndarray, quality: float) -> bytes:
+        import numpy as np
+        import torch
+        import torch.nn.functional as F
+        from compressai.ops import compute_padding
+
+        if not (
+            isinstance(image, np.ndarray)
+            and image.dtype == np.uint8
+            and image.ndim == 3
+            and image.shape[2] == 3
+        ):
+            raise ValueError("expected an HxWx3 uint8 RGB image")
+        net = self.model(quality)
+        q = self._quality_index(quality)
+        height, width = image.shape[:2]
+        # contiguous NCHW in [0, 1], as torchvision's ToTensor gives eval_model
+        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div(255)
+        pad, _ = compute_padding(height, width, min_div=PAD_MULTIPLE)
+        x = F.pad(x[None], pad, mode="constant", value=0).to(self.device)
+        with torch.no_grad():
+            out = net.compress(x)
+        if not (isinstance(out, dict) and "strings" in out and "shape" in out):
+            got = sorted(out) if isinstance(out, dict) else type(out).__name__
+            raise TypeError(
+                f"{type(net).__qualname__}.compress(x) must return a dict with 'strings' and "
+                f"'shape', got {got}"
+            )
+        return container.pack(
+            container.Container(
+                self.model_name, self._tags[q], q, height, width, PAD_MULTIPLE,
+                out["shape"], out["strings"],
+            )
+        )
+
+    def decode(self, data: bytes) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+        from compressai.ops import compute_padding
+
+        box = container.unpack(data)
+        if box.model != self.model_name:
+            raise container.ContainerError(
+                f"these bytes were made by model {box.model}, not {self.model_name}"
+            )
+        if box.rate_point not in self.qualities:
+            raise container.ContainerError(
+                f"these bytes use rate point {box.rate_point}; {self.model_name} here has "
+                f"{list(self.qualities)}"
+            )
+        net = self.model(box.rate_point)
+        if box.weights_tag != self._tags[box.rate_point]:
+            raise container.ContainerError(
+                f"these bytes were made with other weights than {self.model_name} rate point "
+                f"{box.rate_point} here (weights tag {box.weights_tag.hex()} != "
+                f"{self._tags[box.rate_point].hex()}; this codec's weights: "
+                f"{self.weights_identity()})"
+            )
+        with torch.no_grad():
+            out = net.decompress(box.strings, box.shape)
+        x_hat = out["x_hat"] if isinstance(out, dict) else None
+        if not isinstance(x_hat, torch.Tensor):
+            raise TypeError(
+                f"{type(net).__qualname__}.decompress(strings, shape) must return "
+                "{'x_hat': tensor}"
+            )
+        _, unpad = compute_padding(box.height, box.width, min_div=box.pad_multiple)
+        x_hat = F.pad(x_hat, unpad)
+        if tuple(x_hat.shape) != (1, 3, box.height, box.width):
+            raise ValueError(
+                f"decompress gave x_hat of shape {tuple(x_hat.shape)} for a "
+                f"{box.height}x{box.width} image padded to a multiple of {box.pad_multiple}"
+            )
+        pixels = x_hat[0].clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0)
+        return pixels.cpu().numpy()
+
+    def environment(self) -> dict[str, str]:
+        import torch
+
+        from licbench.codecs.learned.zoo import compressai_version
+
+        env = {
+            "device": str(self.device),
+            "torch": torch.__version__,
+            "compressai": compressai_version(),
+            "threads": str(torch.get_num_threads()),
+            "entropy_device": str(self.device),
+        }
+        if self.device.type == "cuda":
+            env["device_name"] = torch.cuda.get_device_name(self.device)
+            env["cuda"] = str(torch.version.cuda)
+        return env
+
