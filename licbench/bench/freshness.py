@@ -57,7 +57,8 @@ def save_manifest(
     ``environment()``, when given, fills ``manifest.environment`` before the file is written:
     collecting it (git, package versions) is skipped on a re-run.
     """
-    ignored = ("environment",) if environment is not None else ()
+    # the crops the report shows are chosen after the jobs ran: not part of what the run is
+    ignored = ("visual", "environment") if environment is not None else ("visual",)
     path = folder / MANIFEST_NAME
     if path.is_file():
         try:
@@ -68,6 +69,7 @@ def save_manifest(
             asdict(manifest), *ignored
         ):
             manifest.created = old.get("created", manifest.created)
+            manifest.visual = old.get("visual") or {}
             if environment is not None:
                 manifest.environment = old.get("environment") or {}
             return False

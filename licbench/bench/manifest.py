@@ -31,13 +31,15 @@ class RunManifest:
     format: int = 1
     #: names of published references (licbench.references) the run compares its codecs with
     references: list[str] = field(default_factory=list)
-    #: per image sha256: the file it was read from, so a report can re-encode a few crops
+    #: per image sha256: the file it was read from
     image_paths: dict[str, str] = field(default_factory=dict)
     #: the ``--target-bpp`` values of the run (empty: no rate targeting)
     target_bpp: list[float] = field(default_factory=list)
     #: per codec, per target (as text), per image sha256: the quality chosen for that target
     #: and its job key (see :mod:`licbench.bench.rate_target`)
     target_choices: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    #: the crops the report shows (see :mod:`licbench.bench.visual`); stored in the store
+    visual: dict[str, Any] = field(default_factory=dict)
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,14 @@ CREATE TABLE IF NOT EXISTS results (
     notes TEXT
 );
 CREATE INDEX IF NOT EXISTS results_codec ON results (codec_key, quality);
+CREATE TABLE IF NOT EXISTS crops (
+    key TEXT NOT NULL,
+    box TEXT NOT NULL,
+    png BLOB,
+    note TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (key, box)
+);
 """
 
 
@@ -169,6 +177,28 @@ class Store:
                 )
             )
         return rows
+
+    def put_crop(self, key: str, box: str, png: bytes | None, note: str = "") -> None:
+        """Store the PNG of one crop: of a job's decoded image (``key`` = its job key) or of an
+        original (``key`` = ``image:SHA256``); ``png`` None with a ``note`` when it failed."""
+        with self._connection:
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._connection.execute(
+                "INSERT OR REPLACE INTO crops (key, box, png, note, created) VALUES (?, ?, ?, ?, ?)",
+                (key, box, png, note, time.time()),
+            )
+
+    def get_crops(self, keys: Iterable[str], box: str) -> dict[str, tuple[bytes | None, str]]:
+        """``{key: (png or None, note)}`` of the stored crops among ``keys`` at ``box``."""
+        keys = list(keys)
+        found: dict[str, tuple[bytes | None, str]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, png, note FROM crops WHERE box = ? AND key IN ({marks})"
+            for key, png, note in self._connection.execute(query, [box, *chunk]):
+                found[key] = (png, note)
+        return found
 
     def count(self) -> int:
         return self._connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]

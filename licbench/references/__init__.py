@@ -7,7 +7,8 @@ were measured. The numbers are copied, unchanged, from the public files listed i
 (CCA's own file is converted: one file per test set, points sorted by rate).
 
 ``licbench run --reference NAME`` (repeatable) records references in the run; ``summary.json``
-then carries them and the BD-rate of every codec against each (see :mod:`.compare`).
+then carries them and the BD-rate of every codec against each (see
+:mod:`licbench.results.references`).
 
 The one table of names is ``REFERENCES`` (the generic :class:`~licbench.registry.Registry`);
 plugins add references through the entry-point group ``licbench.references``.
@@ -20,9 +21,12 @@ import json
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licbench.registry import Registry
+
+if TYPE_CHECKING:  # (imported when asked for: BD-rates need scipy, listing names does not)
+    from licbench.results.references import ReferenceCurve
 
 COMPRESSAI_PROTOCOL = (
     "CompressAI bench: RGB -> YCbCr BT.709 full range, 8-bit, 4:4:4; PSNR and MS-SSIM "
@@ -190,4 +194,25 @@ def load_reference(name: str) -> dict[str, Any]:
     return REFERENCES.get(name).load()
 
 
-__all__ = ["REFERENCES", "Reference", "list_references", "load_reference", "reference_info"]
+def reference_curve(name: str) -> ReferenceCurve:
+    """The typed curve a run compares with (what :mod:`licbench.results` works on)."""
+    from licbench.results.curve import Curve
+    from licbench.results.references import ReferenceCurve
+
+    reference = REFERENCES.get(name)
+    return ReferenceCurve(
+        name,
+        Curve.from_dict(reference.load(), name),
+        reference.dataset,
+        reference.dataset_description,
+    )
+
+
+__all__ = [
+    "REFERENCES",
+    "Reference",
+    "list_references",
+    "load_reference",
+    "reference_curve",
+    "reference_info",
+]

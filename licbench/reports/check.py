@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from licbench.metrics.bdrate import BDRateWarning, bd_rate
-from licbench.reports.analysis import BD_CURVE, higher_is_better
-from licbench.reports.jsonsafe import json_safe
+from licbench.core.files import atomic_write
+from licbench.metrics.derived import bd_series
+from licbench.results.jsonsafe import json_safe
+from licbench.results.series import higher_is_better
+from licbench.results.summary import RunSummary, SummaryError
 
 DEFAULT_MAX_BD_RATE = 0.5
 DEFAULT_MAX_BPP_INCREASE = 1.0
@@ -38,20 +39,12 @@ class CheckUsageError(ValueError):
     """The comparison cannot be made as asked (exit status 2)."""
 
 
-def load_summary(path: str | Path) -> tuple[Path, dict[str, Any]]:
-    """A run folder or a summary.json file → (the summary.json path, its contents)."""
-    path = Path(path)
-    file = path / "summary.json" if path.is_dir() else path
-    if not file.is_file():
-        what = "has no summary.json" if path.is_dir() else "does not exist"
-        raise CheckUsageError(f"{path} {what} (give a licbench run folder or its summary.json)")
+def load_summary(path: str | Path) -> tuple[Path, RunSummary]:
+    """A run folder or a summary.json file → (the summary.json path, its summary)."""
     try:
-        summary = json.loads(file.read_text())
-    except (OSError, ValueError) as exc:
-        raise CheckUsageError(f"{file}: not a readable summary.json ({exc})") from exc
-    if not isinstance(summary, dict) or not isinstance(summary.get("codecs"), dict):
-        raise CheckUsageError(f"{file}: no 'codecs' section; is it a licbench summary.json?")
-    return file, summary
+        return RunSummary.load(path)
+    except SummaryError as exc:
+        raise CheckUsageError(str(exc)) from None
 
 
 @dataclass
@@ -97,16 +90,6 @@ class CheckResult:
         return json_safe(data)
 
 
-def _quality_bpp(entry: dict[str, Any]) -> dict[float, float]:
-    results = entry.get("results") or {}
-    pairs = zip(results.get("quality") or [], results.get("bpp") or [], strict=False)
-    return {
-        float(q): float(b)
-        for q, b in pairs
-        if q is not None and b is not None and not math.isnan(float(b))
-    }
-
-
 def compare(
     baseline: str | Path,
     candidate: str | Path,
@@ -117,54 +100,47 @@ def compare(
     method: str | None = None,
 ) -> CheckResult:
     """Compare two runs codec by codec; raises :class:`CheckUsageError` for exit status 2."""
+    from licbench.results.compare import compare as compare_curves  # (scipy: only when comparing)
+
     base_file, base = load_summary(baseline)
     cand_file, cand = load_summary(candidate)
-    curve = BD_CURVE.get(metric, metric)
-    direction = higher_is_better(metric)
-    if direction is None:
+    curve = bd_series(metric)
+    if higher_is_better(metric) is None:
         raise CheckUsageError(
             f"unknown metric {metric!r}: its direction (higher or lower is better) is not "
             "registered; use one of the run's metrics, e.g. psnr-rgb or ms-ssim-rgb"
         )
-    method = method or (base.get("bd_rate") or {}).get("method") or "pchip"
-    common = [c for c in base["codecs"] if c in cand["codecs"]]
+    method = method or base.method
+    common = [c for c in base.codecs if c in cand.codecs]
     if not common:
         raise CheckUsageError(
-            f"no codec in common: baseline has {sorted(base['codecs'])}, "
-            f"candidate has {sorted(cand['codecs'])}"
+            f"no codec in common: baseline has {sorted(base.codecs)}, "
+            f"candidate has {sorted(cand.codecs)}"
         )
     checks = []
     for codec in common:
-        b_entry, c_entry = base["codecs"][codec], cand["codecs"][codec]
+        b_curve, c_curve = base.codecs[codec], cand.codecs[codec]
         check = CodecCheck(
-            codec,
-            baseline_version=b_entry.get("version"),
-            candidate_version=c_entry.get("version"),
+            codec, baseline_version=b_curve.version, candidate_version=c_curve.version
         )
         if check.baseline_version != check.candidate_version:
             check.notes.append(
                 f"codec version changed: {check.baseline_version} -> {check.candidate_version}"
             )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", BDRateWarning)
-            try:
-                value = bd_rate(b_entry, c_entry, curve, method, higher_is_better=direction)
-            except (ValueError, TypeError) as exc:
-                value = math.nan
-                check.bd_rate_error = str(exc)
-        check.notes.extend(str(w.message) for w in caught)
-        if math.isnan(value):
-            check.bd_rate_error = check.bd_rate_error or (
-                "; ".join(str(w.message) for w in caught) or "no overlapping quality range"
+        bd = compare_curves(b_curve, c_curve, metric, method)
+        check.notes.extend(bd.warnings)
+        if not bd.ok:
+            check.bd_rate_error = bd.error or (
+                "; ".join(bd.warnings) or "no overlapping quality range"
             )
             check.failures.append(f"BD-rate ({metric}) cannot be computed: {check.bd_rate_error}")
         else:
-            check.bd_rate = value
-            if value > max_bd_rate:
+            check.bd_rate = bd.value
+            if bd.value > max_bd_rate:
                 check.failures.append(
-                    f"BD-rate ({metric}, {method}) {value:+.3f}% > {max_bd_rate:+.3f}% allowed"
+                    f"BD-rate ({metric}, {method}) {bd.value:+.3f}% > {max_bd_rate:+.3f}% allowed"
                 )
-        b_points, c_points = _quality_bpp(b_entry), _quality_bpp(c_entry)
+        b_points, c_points = b_curve.bpp_by_quality(), c_curve.bpp_by_quality()
         for quality in sorted(set(b_points) & set(c_points)):
             before, after = b_points[quality], c_points[quality]
             change = (after / before - 1.0) * 100.0 if before > 0 else math.inf
@@ -194,8 +170,8 @@ def compare(
         max_bd_rate=max_bd_rate,
         max_bpp_increase=max_bpp_increase,
         codecs=checks,
-        only_in_baseline=[c for c in base["codecs"] if c not in cand["codecs"]],
-        only_in_candidate=[c for c in cand["codecs"] if c not in base["codecs"]],
+        only_in_baseline=[c for c in base.codecs if c not in cand.codecs],
+        only_in_candidate=[c for c in cand.codecs if c not in base.codecs],
     )
 
 
@@ -284,11 +260,9 @@ def junit_xml(result: CheckResult) -> str:
 
 def write_reports(result: CheckResult, json_path: str | Path | None, junit: str | Path | None):
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps(result.to_dict(), indent=1))
+        atomic_write(json_path, json.dumps(result.to_dict(), indent=1))
     if junit:
-        Path(junit).parent.mkdir(parents=True, exist_ok=True)
-        Path(junit).write_text(junit_xml(result), encoding="utf-8")
+        atomic_write(junit, junit_xml(result))
 
 
 __all__ = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from typing import Any
 
 import matplotlib
@@ -12,16 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from licbench.metrics.ms_ssim import to_decibels  # noqa: E402
-
-
-def _values(results: dict[str, Any], metric: str) -> list[float] | None:
-    """The metric's values of a CompressAI results dict; MS-SSIM dB derived when absent."""
-    if results.get(metric):
-        return [math.nan if v is None else float(v) for v in results[metric]]
-    if metric == "ms-ssim-rgb-db" and results.get("ms-ssim-rgb"):
-        return [math.nan if v is None else to_decibels(float(v)) for v in results["ms-ssim-rgb"]]
-    return None
+from licbench.results.curve import Curve  # noqa: E402
 
 
 def _label(text: str) -> str:
@@ -29,21 +19,12 @@ def _label(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def has_metric(curves: dict[str, dict[str, Any]], metric: str) -> bool:
-    """Whether any curve has a finite value of ``metric``."""
-    for entry in curves.values():
-        values = _values(entry.get("results") or {}, metric)
-        if values and any(not math.isnan(v) for v in values):
-            return True
-    return False
-
-
 def rd_plot(
-    curves: dict[str, dict[str, Any]],
+    curves: dict[str, Curve],
     metric: str,
     label: str,
     anchor: str | None = None,
-    references: dict[str, dict[str, Any]] | None = None,
+    references: dict[str, Curve] | None = None,
     lower_is_better: bool = False,
 ) -> str:
     """One RD plot of ``metric`` against bpp for every curve that has it; a data URI.
@@ -55,34 +36,28 @@ def rd_plot(
 
 
 def rd_figure(
-    curves: dict[str, dict[str, Any]],
+    curves: dict[str, Curve],
     metric: str,
     label: str,
     anchor: str | None = None,
-    references: dict[str, dict[str, Any]] | None = None,
+    references: dict[str, Curve] | None = None,
     lower_is_better: bool = False,
 ) -> Any:
     """The matplotlib figure behind :func:`rd_plot` (the caller closes it)."""
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=110)
-    for name, entry in curves.items():
-        results = entry["results"]
-        values = _values(results, metric)
-        if not results.get("bpp") or not values:
+    for name, curve in curves.items():
+        bpp, values = curve.points(metric)
+        if not bpp:
             continue
         style = {"linewidth": 2.4} if name == anchor else {"linewidth": 1.4}
-        axes.plot(results["bpp"], values, marker="o", markersize=3.5, label=_label(name), **style)
-    for key, entry in (references or {}).items():
-        results = (entry or {}).get("results") or {}
-        values = _values(results, metric)
-        if not results.get("bpp") or not values:
+        axes.plot(bpp, values, marker="o", markersize=3.5, label=_label(name), **style)
+    for name, curve in (references or {}).items():
+        bpp, values = curve.points(metric)
+        if not bpp:
             continue
-        points = sorted(
-            (float(b), v) for b, v in zip(results["bpp"], values, strict=False) if b is not None
-        )
-        name = str(key)  # the name the run's BD-rate table uses for this reference
         axes.plot(
-            [b for b, _ in points],
-            [v for _, v in points],
+            bpp,
+            values,
             linestyle="--",
             linewidth=1.3,
             marker="x",

@@ -23,16 +23,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import statistics
 import tomllib
-import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from licbench.metrics.bdrate import BDRateWarning, bd_rate
-from licbench.reports.analysis import BD_CURVE, higher_is_better, metric_label, needs_gpu
-from licbench.reports.jsonsafe import json_safe
+from licbench.core.files import atomic_write
+from licbench.metrics.derived import bd_series
+from licbench.results.compare import compare
+from licbench.results.jsonsafe import json_safe
+from licbench.results.series import higher_is_better, label
+from licbench.results.summary import RunSummary
 
 MONTHS = 12
 #: storage GB-months saved in the first year per GB of monthly new data: 1 + 2 + … + 12
@@ -130,19 +131,6 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def _overlap(summary: dict[str, Any], anchor: str, codec: str, curve: str) -> list[float] | None:
-    """The quality range both curves reach (what BD-rate averages over)."""
-    ranges = []
-    for name in (anchor, codec):
-        results = (summary["codecs"].get(name) or {}).get("results") or {}
-        values = [v for v in results.get(curve) or [] if _finite(v)]
-        if not values:
-            return None
-        ranges.append((min(values), max(values)))
-    lo, hi = max(r[0] for r in ranges), min(r[1] for r in ranges)
-    return [lo, hi] if hi > lo else None
-
-
 def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[str, Any]:
     """The whole estimate as a JSON-able dict (also what the HTML page shows).
 
@@ -153,20 +141,21 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
     if not file.is_file():
         raise ROIUsageError(f"{run}: no summary.json there; give a licbench run folder")
     raw = file.read_bytes()
-    summary = json.loads(raw)
-    bd = summary.get("bd_rate") or {}
-    anchor = inputs.anchor or bd.get("anchor")
-    if anchor not in summary.get("codecs", {}):
+    try:
+        summary = RunSummary.from_json(json.loads(raw), str(file))
+    except ValueError as exc:  # SummaryError, or not JSON at all
+        raise ROIUsageError(f"{file}: not a readable summary.json ({exc})") from None
+    bd = summary.bd_rate
+    anchor = inputs.anchor or bd.anchor
+    if anchor not in summary.codecs:
         raise ROIUsageError(
-            f"anchor {anchor!r} is not in the run (codecs: {', '.join(summary.get('codecs', {}))})"
+            f"anchor {anchor!r} is not in the run (codecs: {', '.join(summary.codecs)})"
         )
     metric = inputs.metric
-    direction = higher_is_better(metric)
-    if direction is None:
+    if higher_is_better(metric) is None:
         raise ROIUsageError(f"unknown metric {metric!r}; use one of the run's, e.g. psnr-rgb")
-    curve = BD_CURVE.get(metric, metric)
-    method = bd.get("method", "pchip")
-    latency = summary.get("latency") or {}
+    curve = bd_series(metric)
+    method = bd.method
     M = inputs.mean_image_mb
     N = inputs.images_per_month
     D = inputs.deliveries_per_image
@@ -174,82 +163,57 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
     Y = inputs.egress_cost_per_gb
 
     def decode_facts(codec: str) -> dict[str, Any]:
-        row = latency.get(codec) or {}
+        row = summary.latency.get(codec)
         facts: dict[str, Any] = {"sources": {}}
-        if _finite(row.get("decode_median_s")):
-            facts["decode_median_s"] = row["decode_median_s"]
-            facts["sources"]["decode_median_s"] = _cite(
-                ["latency", codec, "decode_median_s"], row["decode_median_s"]
-            )
-        else:  # an older summary without the latency section: the per-quality mean times
-            times = [
-                t
-                for t in (summary["codecs"][codec].get("results") or {}).get("decoding_time", [])
-                if _finite(t)
-            ]
-            if times:
-                median = statistics.median(times)
-                facts["decode_median_s"] = median
-                facts["sources"]["decode_median_s"] = _cite(
-                    ["codecs", codec, "results", "decoding_time"],
-                    f"median of the per-quality means = {median}",
-                )
-            else:
-                facts["decode_median_s"] = None
-        device = row.get("device") or "cpu"
-        facts["device"] = device
-        facts["gpu_needed"] = bool(row.get("gpu")) if "gpu" in row else needs_gpu(device)
-        facts["sources"]["device"] = (
-            _cite(["latency", codec, "device"], device)
-            if row
-            else {
-                "where": "not recorded in summary.json (no latency section): assumed cpu",
+        if row is None:
+            facts.update(decode_median_s=None, device="cpu", gpu_needed=False)
+            facts["sources"]["device"] = {
+                "where": f"summary.json has no latency entry for {codec}: assumed cpu",
                 "value": "cpu",
             }
-        )
+            return facts
+        if _finite(row.decode_median_s):
+            facts["decode_median_s"] = row.decode_median_s
+            facts["sources"]["decode_median_s"] = _cite(
+                ["latency", codec, "decode_median_s"], row.decode_median_s
+            )
+        else:
+            facts["decode_median_s"] = None
+        facts["device"] = row.device
+        facts["gpu_needed"] = row.gpu
+        facts["sources"]["device"] = _cite(["latency", codec, "device"], row.device)
         return facts
 
     anchor_decode = decode_facts(anchor)
     codecs: dict[str, Any] = {}
-    for codec in summary["codecs"]:
+    for codec in summary.codecs:
         if codec == anchor:
             continue
         entry: dict[str, Any] = {"codec": codec, "sources": {}}
-        entry["warnings"] = [
-            w for w in bd.get("warnings", []) if w.startswith(f"{codec} {metric}:")
-        ]
-        if bd.get("anchor") == anchor and codec in (bd.get(metric) or {}):
-            value = bd[metric][codec]
+        entry["warnings"] = bd.warnings_for(codec, metric)
+        comparison = compare(summary.codecs[anchor], summary.codecs[codec], metric, method)
+        stored = bd.value(metric, codec) if bd.anchor == anchor else None
+        if stored is not None:
+            value = stored
             entry["sources"]["bd_rate_percent"] = _cite(["bd_rate", metric, codec], value)
         else:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", BDRateWarning)
-                try:
-                    value = bd_rate(
-                        summary["codecs"][anchor],
-                        summary["codecs"][codec],
-                        curve,
-                        method,
-                        higher_is_better=direction,
-                    )
-                except (ValueError, TypeError) as exc:
-                    value = None
-                    entry["warnings"].append(f"{codec} {metric}: {exc}")
-            entry["warnings"].extend(f"{codec} {metric}: {w.message}" for w in caught)
+            value = comparison.value if comparison.ok else None
+            entry["warnings"].extend(f"{codec} {metric}: {m}" for m in comparison.messages())
             entry["sources"]["bd_rate_percent"] = {
                 "where": f"computed by licbench.bd_rate({method}) from summary.json → codecs → "
                 f"{anchor} → results and codecs → {codec} → results ({curve} against bpp)",
                 "value": value,
             }
-        bd_value = float(value) if _finite(value) else None
-        entry["bd_rate_percent"] = bd_value
-        entry["quality_range"] = _overlap(summary, anchor, codec, curve)
+        entry["bd_rate_percent"] = float(value) if _finite(value) else None
+        overlap = comparison.overlap
+        entry["quality_range"] = list(overlap) if overlap else None
         if entry["quality_range"]:
             entry["sources"]["quality_range"] = {
                 "where": f"summary.json → codecs → {anchor}/{codec} → results → {curve}: "
                 "the range both curves reach",
                 "value": entry["quality_range"],
             }
+        bd_value = entry["bd_rate_percent"]
         if bd_value is None:
             entry["estimable"] = False
         else:
@@ -286,18 +250,18 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
             entry["decode_vs_anchor"] = None
         codecs[codec] = entry
 
-    environment = summary.get("environment") or {}
+    environment = summary.environment
     return {
         "run": str(file.parent),
         "summary": str(file),
         "summary_sha256": hashlib.sha256(raw).hexdigest(),
-        "dataset": summary.get("dataset"),
-        "images_in_run": summary.get("images"),
+        "dataset": summary.dataset,
+        "images_in_run": summary.images,
         "machine": {"cpu": environment.get("cpu"), "platform": environment.get("platform")},
         "anchor": anchor,
         "anchor_decode": anchor_decode,
         "metric": metric,
-        "metric_label": metric_label(curve),
+        "metric_label": label(curve),
         "method": method,
         "currency": inputs.currency,
         "inputs": {
@@ -309,12 +273,12 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
         },
         "input_sources": dict(origin or {}),
         "codecs": codecs,
-        "assumptions": assumptions(inputs, anchor, metric_label(curve), method, summary),
+        "assumptions": assumptions(inputs, anchor, label(curve), method, summary),
     }
 
 
 def assumptions(
-    inputs: ROIInputs, anchor: str, label: str, method: str, summary: dict[str, Any]
+    inputs: ROIInputs, anchor: str, label: str, method: str, summary: RunSummary
 ) -> list[str]:
     M, N, D = inputs.mean_image_mb, inputs.images_per_month, inputs.deliveries_per_image
     return [
@@ -326,7 +290,7 @@ def assumptions(
         f"The savings apply to your mean image size of {M:g} MB, taken to be the size of your "
         f"images encoded with {anchor} at the quality you use, and that quality lies within "
         "the range above.",
-        f"The run's images ({summary.get('dataset')}, {summary.get('images')} images) are "
+        f"The run's images ({summary.dataset}, {summary.images} images) are "
         "taken to be representative of yours.",
         f"Storage: {N:,.0f} new images are stored every month and kept; stored data accumulates, "
         "so the saving in month k is k months' worth of images, and the first year adds up "
@@ -339,7 +303,7 @@ def assumptions(
         "Not counted: the compute cost of encoding, re-encoding images you already have, "
         "support for the new format in viewers and browsers, CDN or caching effects.",
         "Decode latency is the median over every image and quality of the run, measured on the "
-        f"run's machine ({(summary.get('environment') or {}).get('cpu', 'unknown CPU')}); it "
+        f"run's machine ({summary.environment.get('cpu', 'unknown CPU')}); it "
         "grows with image size and differs on other hardware.",
     ]
 
@@ -365,8 +329,8 @@ def write(result: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out / "roi.json", out / "roi.html"
-    json_path.write_text(json.dumps(json_safe(result), indent=1))
-    html_path.write_text(render(result), encoding="utf-8")
+    atomic_write(json_path, json.dumps(json_safe(result), indent=1))
+    atomic_write(html_path, render(result))
     return html_path, json_path
 
 

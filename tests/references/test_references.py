@@ -11,12 +11,10 @@ import pytest
 
 import licbench
 from licbench.metrics.bdrate import BDRateWarning
-from licbench.references import REFERENCES, reference_info
-from licbench.references.compare import (
-    reference_bd_rows,
-    reference_series,
-    reference_summary,
-)
+from licbench.references import REFERENCES, reference_curve, reference_info
+from licbench.results.curve import Curve
+from licbench.results.references import compare_references
+from licbench.results.summary import ReferenceComparison
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 NAMES = [
@@ -104,37 +102,29 @@ def test_bundled_files_are_the_published_numbers():
         )
 
 
-def test_reference_summary_for_a_run():
+def test_reference_comparison_for_a_run():
     curves = {
-        "bpg-like": licbench.load_reference("compressai-kodak-bpg"),
-        "cca-like": licbench.load_reference("cca-kodak"),
+        "bpg-like": Curve.from_dict(licbench.load_reference("compressai-kodak-bpg")),
+        "cca-like": Curve.from_dict(licbench.load_reference("cca-kodak")),
     }
-    entries = reference_summary(
-        curves, ["compressai-kodak-vtm", "cca-clic"], ["psnr-rgb", "ms-ssim-rgb"], "pchip", "kodak"
-    )
-    assert set(entries) == {"references", "bd_rate_references", "bd_rate_references_notes"}
-    table = entries["bd_rate_references"]
+    references = [reference_curve("compressai-kodak-vtm"), reference_curve("cca-clic")]
+    result = compare_references(curves, references, ["psnr-rgb", "ms-ssim-rgb"], "pchip", "kodak")
+    data = result.to_json()
+    assert set(data) == {"references", "bd_rate_references", "bd_rate_references_notes"}
+    table = data["bd_rate_references"]
     assert table["compressai-kodak-vtm"]["psnr-rgb"]["cca-like"] == pytest.approx(-13.73, abs=0.005)
     assert "ms-ssim-rgb" in table["compressai-kodak-vtm"]
     assert math.isnan(table["compressai-kodak-vtm"]["ms-ssim-rgb"]["cca-like"])  # no MS-SSIM
     assert set(table["cca-clic"]) == {"psnr-rgb"}
-    warnings_ = entries["bd_rate_references_notes"]["warnings"]
-    assert any("cca-clic was measured on CLIC" in w for w in warnings_)
-    assert not any("compressai-kodak-vtm was measured" in w for w in warnings_)
-
-    summary = {"dataset": "kodak", **entries}
-    series = reference_series(summary, "psnr-rgb")
-    assert [s["name"] for s in series] == ["compressai-kodak-vtm", "cca-clic"]
-    assert series[0]["bpp"] == sorted(series[0]["bpp"]) and series[0]["caveat"] == ""
-    assert series[1]["caveat"]
-    assert [s["name"] for s in reference_series(summary, "ms-ssim-rgb-db")] == [
-        "compressai-kodak-vtm"
-    ]
-    rows = reference_bd_rows(summary, "psnr-rgb")
-    assert {(r["reference"], r["codec"]) for r in rows} == {
+    assert any("cca-clic was measured on CLIC" in w for w in result.warnings)
+    assert not any("compressai-kodak-vtm was measured" in w for w in result.warnings)
+    assert {(r["reference"], r["codec"]) for r in result.rows() if r["metric"] == "psnr-rgb"} == {
         (ref, codec) for ref in ("compressai-kodak-vtm", "cca-clic") for codec in curves
     }
-    assert all(r["method"] == "pchip" for r in rows)
+    # the typed form round-trips through summary.json's shape
+    again = ReferenceComparison.from_json(json.loads(json.dumps(data)))
+    assert again.bd["cca-clic"] == result.bd["cca-clic"]
+    assert again.curves["cca-clic"].to_dict() == result.curves["cca-clic"].to_dict()
 
 
 def test_run_rejects_an_unknown_reference(tmp_path, image_folder, capsys):

@@ -5,17 +5,21 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import pytest
 
+import licbench.codecs
 from licbench.bench.manifest import RunManifest
+from licbench.bench.rate_target import chosen_job_keys
 from licbench.bench.store import Record, Store
+from licbench.bench.visual import compute_crops
 from licbench.reports import outputs
-from licbench.reports.analysis import latency_table, per_image_frame
 from licbench.reports.plots import rd_figure
-from licbench.reports.visual import visual_comparison
+from licbench.results.build import latency_table
+from licbench.results.curve import Curve
+from licbench.results.summary import ReferenceComparison
 
 XSS_NAME = "<script>alert(1)</script>.png"  # the name tests/reports/conftest.py gives an image
 
@@ -72,11 +76,11 @@ def test_latency_device_comes_from_the_record_environment():
     records = [record("cca", d, gpu_env) for d in (0.01, 0.02, 0.03, 0.04, 0.05)]
     records += [record("jpeg", d, {}) for d in (0.1, 0.2, 0.3)]
     table_ = latency_table(records, ["cca", "jpeg"])
-    assert table_["cca"]["device"] == "cuda:0" and table_["cca"]["gpu"] is True
-    assert table_["cca"]["decode_median_s"] == pytest.approx(0.03)
-    assert table_["cca"]["decode_iqr_s"] == pytest.approx(0.02)  # 0.04 - 0.02
-    assert table_["cca"]["context"] == {"device_name": "A100", "threads": "4", "torch": "2.x"}
-    assert table_["jpeg"]["device"] == "cpu" and table_["jpeg"]["gpu"] is False
+    assert table_["cca"].device == "cuda:0" and table_["cca"].gpu is True
+    assert table_["cca"].decode_median_s == pytest.approx(0.03)
+    assert table_["cca"].decode_iqr_s == pytest.approx(0.02)  # 0.04 - 0.02
+    assert table_["cca"].context == {"device_name": "A100", "threads": "4", "torch": "2.x"}
+    assert table_["jpeg"].device == "cpu" and table_["jpeg"].gpu is False
 
 
 def test_per_image_table_is_sortable_and_self_contained(tiny_run):
@@ -104,63 +108,79 @@ def test_image_names_are_escaped_text(tiny_run):
 def test_visual_comparison_embeds_crops_near_a_common_rate(tiny_run):
     html, summary = read(tiny_run)
     manifest = RunManifest.load(tiny_run)
-    assert len(manifest.image_paths) == 2
     section = html[html.index('id="visual"') : html.index('id="codecs"')]
     crops = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,', section)
     assert len(crops) == 2 * 3  # two images x (original, jpeg, webp)
     assert sum(alt.startswith("original crop") for alt in crops) == 2
-    # each codec's quality is the one whose bpp on that image is closest to the anchor's median,
+    # each codec's job is the one whose bpp on that image is closest to the anchor's median,
     # among the sweep and the points the --target-bpp search chose
     with Store(manifest.store) as store:
-        frame = per_image_frame(
-            list(store.get(manifest.jobs).values()),
-            manifest.dataset,
-            manifest.images,
-            manifest.metrics,
-        )
-        extra = outputs._target_frame(manifest, store)
-    assert len(extra) == 2 * 2 * 2  # codecs x targets x images
-    visual = visual_comparison(manifest, frame, extra=extra)
-    target = frame[frame["codec"] == "jpeg"]["bpp"].median()
-    assert visual["target_bpp"] == pytest.approx(target)
-    pool = pd.concat([frame, extra])
-    assert len(visual["rows"]) == 2
-    for row in visual["rows"]:
-        assert row.crop[2] == row.crop[3] <= 192  # square, capped by the image's smaller side
-        assert len(row.tiles) == 2
-        for tile in row.tiles:
-            rows = pool[(pool["codec"] == tile.codec) & (pool["image"] == row.image)]
-            best = (rows["bpp"] - target).abs().min()
-            assert abs(tile.bpp - target) == pytest.approx(best)
-            assert tile.uri and not tile.note  # re-encoded to the stored number of bytes
-            assert f"q={tile.quality:.6g}, {tile.bpp:.3f} bpp, {tile.psnr:.2f} dB" in section
+        sweep = list(store.get(manifest.jobs).values())
+        chosen = list(store.get(chosen_job_keys(manifest.target_choices)).values())
+    assert len(chosen) == 2 * 2 * 2  # codecs x targets x images
+    target = sorted(r.bpp for r in sweep if r.codec == "jpeg")
+    assert manifest.visual["target_bpp"] == pytest.approx((target[3] + target[4]) / 2)
+    target = manifest.visual["target_bpp"]
+    assert len(manifest.visual["images"]) == 2
+    for entry in manifest.visual["images"]:
+        x, y, w, h = entry["box"]
+        assert w == h <= 192  # square, capped by the image's smaller side
+        for codec, tile in entry["tiles"].items():
+            pool = [r for r in sweep + chosen if r.codec == codec]
+            best = min(abs(r.bpp - target) for r in pool if r.image_sha256 == entry["sha256"])
+            assert abs(tile["bpp"] - target) == pytest.approx(best)
+            caption = f"q={tile['quality']:.6g}, {tile['bpp']:.3f} bpp, {tile['psnr']:.2f} dB"
+            assert caption in section
+    assert "not deterministic" not in section  # re-encoded to the stored number of bytes
 
 
-def test_visual_comparison_skips_what_it_cannot_redo(run_copy):
+def test_report_only_reads_the_crops_the_run_stored(run_copy, monkeypatch):
+    """Rebuilding a report creates no codec and reads no image: the crops come from the store."""
+    before = (run_copy / "report.html").read_text()
     manifest = RunManifest.load(run_copy)
-    data = json.loads((run_copy / "run.json").read_text())
-    first = sorted(data["image_paths"])[0]
-    data["image_paths"][first] = str(run_copy / "gone.png")
-    data["codecs"]["webp"]["version"] = "some other libwebp"
-    (run_copy / "run.json").write_text(json.dumps(data))
+    for path in manifest.image_paths.values():
+        Path(path).unlink()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a report must not create a codec")
+
+    monkeypatch.setattr(licbench.codecs, "create_codec", refuse)
+    outputs.write_outputs(run_copy)
+    after = (run_copy / "report.html").read_text()
+    crops = re.compile(r'src="(data:image/png;base64,[^"]+)"')
+    section = slice(before.index('id="visual"'), before.index('id="codecs"'))
+    assert crops.findall(before[section]) == crops.findall(
+        after[after.index('id="visual"') : after.index('id="codecs"')]
+    )
+
+
+def test_a_store_without_crops_says_so(run_copy):
+    manifest = RunManifest.load(run_copy)
+    with Store(manifest.store) as store:
+        store._connection.execute("DELETE FROM crops")
     outputs.write_outputs(run_copy)
     html = (run_copy / "report.html").read_text()
-    notes = re.search(r'<ul class="note" id="visual-notes">.*?</ul>', html, re.S).group(0)
-    assert "webp: not shown, its version here" in notes
-    assert "gone.png" in notes and "cannot read" in notes
-    assert manifest.images  # the rest of the report is still there
-    assert 'id="per-image-table"' in html
+    assert "no crop in the store" in html
+    assert 'id="per-image-table"' in html  # the rest of the report is still there
 
 
-def test_old_manifest_without_image_paths_still_reports(run_copy):
-    data = json.loads((run_copy / "run.json").read_text())
-    for key in ("image_paths", "target_bpp", "target_choices"):
-        del data[key]
-    (run_copy / "run.json").write_text(json.dumps(data))
-    summary = outputs.write_outputs(run_copy)
-    html = (run_copy / "report.html").read_text()
-    assert "the run did not record where the image is" in html
-    assert "target_bpp" not in summary
+def test_a_crop_that_cannot_be_made_is_a_note(tmp_path, image_folder):
+    from licbench.cli import main
+
+    out = tmp_path / "run"
+    argv = ["run", "--dataset", f"folder:{image_folder}", "--codecs", "jpeg", "--qualities"]
+    argv += ["20,60", "--out", str(out), "--store", str(tmp_path / "s.sqlite"), "--no-progress"]
+    assert main(argv) == 0
+    manifest = RunManifest.load(out)
+    gone = manifest.visual["images"][0]
+    Path(manifest.image_paths[gone["sha256"]]).unlink()
+    with Store(manifest.store) as store:
+        store._connection.execute("DELETE FROM crops")
+        made = compute_crops(manifest, manifest.visual, store)
+    assert made == 2 * 2  # 2 images x (original, jpeg)
+    outputs.write_outputs(out)
+    html = (out / "report.html").read_text()
+    assert "image not readable when the crops were made" in html
 
 
 def test_target_table_in_report_and_summary(tiny_run):
@@ -196,9 +216,9 @@ def fake_reference(scale: float) -> dict:
 
 def test_references_are_drawn_dashed_and_labelled_published():
     curves = {
-        "jpeg": {"results": {"bpp": [0.3, 0.6, 1.2], "psnr-rgb": [29.0, 32.0, 35.0]}},
+        "jpeg": Curve("jpeg", results={"bpp": [0.3, 0.6, 1.2], "psnr-rgb": [29.0, 32.0, 35.0]}),
     }
-    references = {"vtm $x$": fake_reference(1.0)}
+    references = {"vtm $x$": Curve.from_dict(fake_reference(1.0))}
     figure = rd_figure(curves, "psnr-rgb", "PSNR", "jpeg", references)
     lines = figure.axes[0].get_lines()
     plt.close(figure)
@@ -212,19 +232,21 @@ def test_references_are_drawn_dashed_and_labelled_published():
 
 
 def test_report_draws_references_and_lpips_when_present(run_copy, monkeypatch):
-    build = outputs.build_summary
+    build = outputs.build
 
-    def with_extras(manifest, store):
-        summary, frame = build(manifest, store)
-        summary["references"] = {"vtm-kodak": fake_reference(1.0)}
-        summary["bd_rate_references"] = {"vtm-kodak": {"psnr-rgb": {"webp": 12.5}}}
-        for entry in summary["codecs"].values():  # what an lpips-alex metric would add
-            n = len(entry["results"]["bpp"])
-            entry["results"]["lpips-alex"] = [0.5 / (i + 1) for i in range(n)]
-        return summary, frame
+    def with_extras(manifest, store, references=()):
+        built = build(manifest, store, references)
+        built.summary.references = ReferenceComparison(
+            {"vtm-kodak": Curve.from_dict(fake_reference(1.0))},
+            {"vtm-kodak": {"psnr-rgb": {"webp": 12.5}}},
+        )
+        for curve in built.summary.codecs.values():  # what an lpips-alex metric would add
+            n = len(curve.results["bpp"])
+            curve.results["lpips-alex"] = [0.5 / (i + 1) for i in range(n)]
+        return built
 
-    monkeypatch.setattr(outputs, "build_summary", with_extras)
-    summary = outputs.write_outputs(run_copy)
+    monkeypatch.setattr(outputs, "build", with_extras)
+    summary = outputs.write_outputs(run_copy).to_json()
     html = (run_copy / "report.html").read_text()
     plots = html[html.index('id="rd-curves"') : html.index('id="bd-rate"')]
     assert plots.count("data:image/png;base64,") == 3  # PSNR, MS-SSIM dB, LPIPS
@@ -245,7 +267,7 @@ def test_report_follows_the_run_metrics(run_copy):
     (run_copy / "run.json").write_text(json.dumps(data))
     summary = outputs.write_outputs(run_copy)
     html = (run_copy / "report.html").read_text()
-    assert "ms-ssim-rgb" not in summary["codecs"]["jpeg"]["results"]
+    assert "ms-ssim-rgb" not in summary.codecs["jpeg"].results
     assert "MS-SSIM" not in table(html, "per-image-table")
     assert "MS-SSIM" not in html[html.index('id="codecs"') :]
     assert html[html.index('id="rd-curves"') : html.index('id="bd-rate"')].count("<img") == 1

@@ -32,7 +32,7 @@ def test_hostile_image_name_is_escaped_in_the_report(tmp_path):
         workers=1,
         progress=False,
     )
-    assert result.counts["computed"] == 2 and result.summary["jobs_failed"] == 0
+    assert result.counts["computed"] == 2 and result.summary.jobs_failed == 0
     page = (result.out / "report.html").read_text(encoding="utf-8")
     assert NAME not in page  # not as markup, and not raw inside a <script> block either
     assert "<script>alert" not in page

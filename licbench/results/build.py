@@ -1,0 +1,334 @@
+"""From stored records to the typed run summary: the per-image table, curves, BD-rates, latency.
+
+The per-codec curves are CompressAI's results format, each point the arithmetic mean over the
+images at one quality, ordered by rate, so CompressAI's plot tool and the published anchor files
+work with ours unchanged. Derived series (MS-SSIM in dB) are computed from each point's mean of
+their source metric, as the field does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from licbench.bench.manifest import RunManifest
+from licbench.bench.store import Record
+from licbench.metrics import column_name
+from licbench.metrics.derived import derived_from, series_names
+from licbench.results.compare import compare
+from licbench.results.curve import Curve
+from licbench.results.references import ReferenceCurve, compare_references
+from licbench.results.summary import (
+    BDTable,
+    Latency,
+    RunSummary,
+    TargetEntry,
+    TargetPoint,
+    TargetSection,
+)
+
+#: the fixed columns of per_image.csv, in order (metric columns follow the run's metrics)
+PER_IMAGE_COLUMNS = [
+    "dataset",
+    "image",
+    "width",
+    "height",
+    "codec",
+    "quality",
+    "bytes",
+    "bpp",
+    "psnr_rgb",
+    "ms_ssim_rgb",
+    "ms_ssim_rgb_db",
+    "encode_s",
+    "decode_s",
+    "error",
+    "image_sha256",
+    "job_key",
+]
+
+
+def per_image_frame(
+    records: Sequence[Record], dataset: str, image_names: dict[str, str], metrics: Sequence[str]
+) -> pd.DataFrame:
+    """One row per job. Image names come from the run (the store is shared between datasets)."""
+    rows = []
+    for record in records:
+        row: dict[str, Any] = {
+            "dataset": dataset,
+            "image": image_names.get(record.image_sha256, record.image),
+            "width": record.width,
+            "height": record.height,
+            "codec": record.codec,
+            "quality": record.quality,
+            "bytes": record.bytes,
+            "bpp": record.bpp,
+            "encode_s": record.encode_s,
+            "decode_s": record.decode_s,
+            "error": record.error or "",
+            "image_sha256": record.image_sha256,
+            "job_key": record.job_key,
+        }
+        for metric in metrics:
+            row[column_name(metric)] = record.metrics.get(metric, math.nan)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=PER_IMAGE_COLUMNS)
+    frame = pd.DataFrame(rows)
+    for metric in metrics:
+        for series in derived_from(metric):
+            frame[column_name(series.name)] = frame[column_name(metric)].map(
+                lambda v, s=series: s(v) if v is not None and not pd.isna(v) else math.nan
+            )
+    columns = [c for c in PER_IMAGE_COLUMNS if c in frame] + [
+        c for c in frame if c not in PER_IMAGE_COLUMNS
+    ]
+    return frame[columns].sort_values(["codec", "quality", "image"], kind="stable")
+
+
+def codec_curves(
+    frame: pd.DataFrame, descriptions: dict[str, str], metrics: Sequence[str]
+) -> dict[str, Curve]:
+    """Per codec, its curve: means over images at each quality, by rate."""
+    curves: dict[str, Curve] = {}
+    ok = frame[frame["error"] == ""] if not frame.empty else frame
+    for codec in descriptions:
+        rows = ok[ok["codec"] == codec] if not ok.empty else ok
+        results: dict[str, list[Any]] = {"bpp": []}
+        for name in series_names(list(metrics)):
+            results[name] = []
+        results.update({"encoding_time": [], "decoding_time": [], "quality": [], "images": []})
+        if not rows.empty:
+            means = rows.groupby("quality").agg(
+                bpp=("bpp", "mean"),
+                encode_s=("encode_s", "mean"),
+                decode_s=("decode_s", "mean"),
+                images=("image", "count"),
+                **{column_name(m): (column_name(m), "mean") for m in metrics},
+            )
+            means = means.sort_values("bpp")
+            for quality, point in means.iterrows():
+                results["bpp"].append(float(point["bpp"]))
+                for metric in metrics:
+                    value = float(point[column_name(metric)])
+                    results[metric].append(value)
+                    for series in derived_from(metric):
+                        results[series.name].append(series(value))
+                results["encoding_time"].append(float(point["encode_s"]))
+                results["decoding_time"].append(float(point["decode_s"]))
+                results["quality"].append(float(quality))
+                results["images"].append(int(point["images"]))
+        curves[codec] = Curve(codec, descriptions[codec], results)
+    return curves
+
+
+def bd_table(
+    curves: Mapping[str, Curve], anchor: str, metrics: Sequence[str], method: str = "pchip"
+) -> BDTable:
+    """BD-rate (%) of every codec against the anchor, per metric; NaN where none can be had.
+
+    Every warning and error is kept, prefixed by codec and metric, so the report can say why a
+    number is missing or fragile.
+    """
+    table = BDTable(anchor, method)
+    for metric in metrics:
+        table.values[metric] = {}
+        for codec, curve in curves.items():
+            if codec == anchor or anchor not in curves:
+                continue
+            result = compare(curves[anchor], curve, metric, method)
+            table.warnings.extend(f"{codec} {metric}: {m}" for m in result.messages())
+            table.values[metric][codec] = result.value
+    return table
+
+
+def _median_iqr(values: Sequence[float | None]) -> tuple[float, float]:
+    import numpy as np
+
+    data = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if data.size == 0:
+        return math.nan, math.nan
+    q25, q50, q75 = np.percentile(data, [25, 50, 75])
+    return float(q50), float(q75 - q25)
+
+
+#: environment entries that say how a learned codec ran, shown beside its latency
+LATENCY_CONTEXT = ("device_name", "threads", "torch", "cuda", "entropy_device")
+
+
+def device_of(environment: dict[str, Any] | None) -> str:
+    """Where a job ran: the codec's ``device`` environment entry, else ``cpu``."""
+    device = (environment or {}).get("device")
+    return str(device) if device else "cpu"
+
+
+def needs_gpu(device: str) -> bool:
+    """Whether a device string names an accelerator (``cuda``, ``cuda:1``, ``mps``, ...)."""
+    return device.split(":", 1)[0].strip().lower() not in ("cpu", "")
+
+
+def latency_table(records: Sequence[Record], codecs: Sequence[str]) -> dict[str, Latency]:
+    """Per codec: median and IQR (75th − 25th percentile) of encode and decode seconds.
+
+    Over every successful job of the codec (all qualities and images), as each job was timed
+    when it was computed. ``device`` comes from the records' environment (learned codecs record
+    it), else ``cpu``; ``gpu`` says whether any job ran on an accelerator.
+    """
+    table: dict[str, Latency] = {}
+    for codec in codecs:
+        rows = [r for r in records if r.codec == codec and r.ok]
+        encode_median, encode_iqr = _median_iqr([r.encode_s for r in rows])
+        decode_median, decode_iqr = _median_iqr([r.decode_s for r in rows])
+        devices = sorted({device_of(r.environment) for r in rows}) or ["cpu"]
+        context: dict[str, str] = {}
+        for record in rows:
+            for key in LATENCY_CONTEXT:
+                if key in (record.environment or {}) and key not in context:
+                    context[key] = str(record.environment[key])
+        table[codec] = Latency(
+            jobs=len(rows),
+            encode_median_s=encode_median,
+            encode_iqr_s=encode_iqr,
+            decode_median_s=decode_median,
+            decode_iqr_s=decode_iqr,
+            device=", ".join(devices),
+            gpu=any(needs_gpu(d) for d in devices),
+            context=context,
+        )
+    return table
+
+
+def _mean(values: Sequence[float | None]) -> float:
+    finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def target_section(
+    targets: Sequence[float],
+    choices: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
+    records: Mapping[str, Record],
+    image_names: dict[str, str],
+    metrics: Sequence[str],
+    rule: str = "",
+) -> TargetSection:
+    """Per codec and target: the mean over images of the achieved bpp and of each metric at the
+    chosen quality (derived series from the mean of their source, as the RD curves do), how many
+    images were matched and how many reached the target exactly by the rule (``at_target``; the
+    others are at the end of the codec's quality range), and per image the chosen point."""
+    section = TargetSection(list(targets), rule)
+    for codec, per_target in choices.items():
+        out: dict[str, TargetEntry] = {}
+        for target_text, per_image in per_target.items():
+            points: dict[str, TargetPoint] = {}
+            for sha, choice in per_image.items():
+                record = records.get(choice.get("job_key") or "")
+                point = TargetPoint(
+                    quality=choice.get("quality"),
+                    status=str(choice.get("status")),
+                    probes=len(choice.get("probes") or []),
+                )
+                if record is None or not record.ok:
+                    point.status = "error"
+                    point.error = choice.get("error") or (
+                        record.error if record is not None else "chosen job not in the store"
+                    )
+                else:
+                    point.bpp = record.bpp
+                    point.values = {m: record.metrics.get(m, math.nan) for m in metrics}
+                points[image_names.get(sha, sha)] = point
+            matched = [p for p in points.values() if p.status != "error"]
+            entry = TargetEntry(
+                target=float(target_text),
+                images=len(matched),
+                at_target=sum(1 for p in matched if p.status == "ok"),
+                bpp=_mean([p.bpp for p in matched]),
+            )
+            for metric in metrics:
+                entry.values[metric] = _mean([p.values[metric] for p in matched])
+            for metric in metrics:
+                for series in derived_from(metric):
+                    entry.values[series.name] = series(entry.values[metric])
+            entry.per_image = dict(sorted(points.items()))
+            out[target_text] = entry
+        section.codecs[codec] = out
+    return section
+
+
+@dataclass
+class BuiltRun:
+    """What the outputs are written from: the summary and the per-image tables."""
+
+    summary: RunSummary
+    #: one row per job of the run
+    frame: pd.DataFrame
+    #: the rows of the jobs a rate-target search chose (None without one)
+    target_frame: pd.DataFrame | None
+
+
+def build_run(
+    manifest: RunManifest,
+    records: Mapping[str, Record],
+    references: Sequence[ReferenceCurve] = (),
+    target_records: Mapping[str, Record] | None = None,
+    target_rule: str = "",
+) -> BuiltRun:
+    """The run's summary from its manifest and the stored records of its jobs.
+
+    ``references`` are the published curves the run names (the caller loads them: references
+    live above this layer); ``target_records`` the records of the jobs a ``--target-bpp``
+    search chose.
+    """
+    found = [records[key] for key in manifest.jobs if key in records]
+    frame = per_image_frame(found, manifest.dataset, manifest.images, manifest.metrics)
+    descriptions = {label: info["description"] for label, info in manifest.codecs.items()}
+    curves = codec_curves(frame, descriptions, manifest.metrics)
+    for label, curve in curves.items():
+        curve.version = manifest.codecs[label]["version"]
+    summary = RunSummary(
+        dataset=manifest.dataset,
+        images=len(manifest.images),
+        jobs=len(manifest.jobs),
+        jobs_missing=sum(1 for key in manifest.jobs if key not in records),
+        jobs_failed=int((frame["error"] != "").sum()) if not frame.empty else 0,
+        environment=manifest.environment,
+        codecs=curves,
+        bd_rate=bd_table(curves, manifest.anchor, manifest.metrics, manifest.method),
+        latency=latency_table(found, list(manifest.codecs)),
+    )
+    if references:
+        summary.references = compare_references(
+            curves, references, manifest.metrics, manifest.method, manifest.dataset
+        )
+    target_frame = None
+    if manifest.target_bpp:
+        target_records = target_records or {}
+        summary.target_bpp = target_section(
+            manifest.target_bpp,
+            manifest.target_choices,
+            target_records,
+            manifest.images,
+            manifest.metrics,
+            target_rule,
+        )
+        target_frame = per_image_frame(
+            list(target_records.values()), manifest.dataset, manifest.images, manifest.metrics
+        )
+    return BuiltRun(summary, frame, target_frame)
+
+
+__all__ = [
+    "PER_IMAGE_COLUMNS",
+    "BuiltRun",
+    "bd_table",
+    "build_run",
+    "codec_curves",
+    "device_of",
+    "latency_table",
+    "needs_gpu",
+    "per_image_frame",
+    "target_section",
+]

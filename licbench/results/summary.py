@@ -1,0 +1,396 @@
+"""The typed run summary: what ``summary.json`` holds, read and written in one place.
+
+``RunSummary.to_json()`` is the file licbench writes (each codec a CompressAI-format curve, the
+BD-rate table, latency, references, rate targets); ``RunSummary.from_json()`` reads it back and
+is the one place that checks what it reads, so ``report``, ``check`` and ``roi`` never index a
+raw dict. Keys it does not know are kept (``extra``) and written back: an older licbench reads a
+newer run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from licbench.results.curve import Curve, CurveError
+
+
+class SummaryError(ValueError):
+    """A file that is not a readable licbench summary.json (a usage error for the CLI)."""
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SummaryError(f"{where} is not an object")
+    return value
+
+
+def _number(value: Any) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SummaryError(f"not a number: {value!r}")
+    return float(value)
+
+
+@dataclass
+class BDTable:
+    """BD-rate (%) of every codec against the anchor, per metric (NaN: not computable)."""
+
+    anchor: str
+    method: str
+    #: metric → codec → percent
+    values: dict[str, dict[str, float]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def get(self, metric: str) -> dict[str, float]:
+        return self.values.get(metric, {})
+
+    def value(self, metric: str, codec: str) -> float | None:
+        """The BD-rate, or None when the table has no entry (NaN when not computable)."""
+        return self.values.get(metric, {}).get(codec)
+
+    def warnings_for(self, codec: str, metric: str) -> list[str]:
+        prefix = f"{codec} {metric}: "
+        return [w for w in self.warnings if w.startswith(prefix)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"anchor": self.anchor, "method": self.method, "warnings": self.warnings} | {
+            metric: dict(per_codec) for metric, per_codec in self.values.items()
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> BDTable:
+        data = _mapping(data or {}, "bd_rate")
+        values = {
+            str(metric): {str(c): _number(v) for c, v in _mapping(per, f"bd_rate.{metric}").items()}
+            for metric, per in data.items()
+            if metric not in ("anchor", "method", "warnings")
+        }
+        return cls(
+            anchor=str(data.get("anchor") or ""),
+            method=str(data.get("method") or "pchip"),
+            values=values,
+            warnings=[str(w) for w in data.get("warnings") or []],
+        )
+
+
+@dataclass
+class Latency:
+    """Median and IQR of one codec's encode and decode seconds over its successful jobs."""
+
+    jobs: int = 0
+    encode_median_s: float = math.nan
+    encode_iqr_s: float = math.nan
+    decode_median_s: float = math.nan
+    decode_iqr_s: float = math.nan
+    device: str = "cpu"
+    gpu: bool = False
+    context: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Latency:
+        data = _mapping(data, "latency entry")
+        return cls(
+            jobs=int(data.get("jobs") or 0),
+            encode_median_s=_number(data.get("encode_median_s")),
+            encode_iqr_s=_number(data.get("encode_iqr_s")),
+            decode_median_s=_number(data.get("decode_median_s")),
+            decode_iqr_s=_number(data.get("decode_iqr_s")),
+            device=str(data.get("device") or "cpu"),
+            gpu=bool(data.get("gpu")),
+            context={str(k): str(v) for k, v in (data.get("context") or {}).items()},
+        )
+
+
+@dataclass
+class ReferenceComparison:
+    """The run's codecs against published curves (``--reference``)."""
+
+    curves: dict[str, Curve] = field(default_factory=dict)
+    #: reference → metric → codec → percent
+    bd: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    method: str = "pchip"
+    warnings: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per (reference, metric, codec), for a table."""
+        return [
+            {"reference": ref, "metric": metric, "codec": codec, "value": value}
+            for ref, per_metric in self.bd.items()
+            for metric, per_codec in per_metric.items()
+            for codec, value in per_codec.items()
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "references": {name: curve.to_dict() for name, curve in self.curves.items()},
+            "bd_rate_references": self.bd,
+            "bd_rate_references_notes": {"method": self.method, "warnings": self.warnings},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReferenceComparison | None:
+        if "references" not in data and "bd_rate_references" not in data:
+            return None
+        curves = {
+            str(n): Curve.from_dict(c, str(n))
+            for n, c in _mapping(data.get("references") or {}, "references").items()
+        }
+        bd = {
+            str(ref): {
+                str(m): {str(c): _number(v) for c, v in _mapping(per, "bd_rate_references").items()}
+                for m, per in _mapping(per_metric, "bd_rate_references").items()
+            }
+            for ref, per_metric in _mapping(
+                data.get("bd_rate_references") or {}, "bd_rate_references"
+            ).items()
+        }
+        notes = _mapping(data.get("bd_rate_references_notes") or {}, "bd_rate_references_notes")
+        return cls(
+            curves,
+            bd,
+            str(notes.get("method") or "pchip"),
+            [str(w) for w in notes.get("warnings") or []],
+        )
+
+
+@dataclass
+class TargetPoint:
+    """The job a rate-target search chose for one image."""
+
+    quality: float | None
+    status: str
+    probes: int
+    bpp: float | None = None
+    #: series → value on this image
+    values: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"quality": self.quality, "status": self.status}
+        out["probes"] = self.probes
+        if self.error is not None:
+            out["error"] = self.error
+        else:
+            out["bpp"] = self.bpp
+            out.update(self.values)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> TargetPoint:
+        data = dict(_mapping(data, "target point"))
+        quality = data.pop("quality", None)
+        point = cls(
+            quality=None if quality is None else _number(quality),
+            status=str(data.pop("status", "")),
+            probes=int(data.pop("probes", 0) or 0),
+            error=data.pop("error", None),
+        )
+        if point.error is None:
+            bpp = data.pop("bpp", None)
+            point.bpp = None if bpp is None else _number(bpp)
+            point.values = {str(k): _number(v) for k, v in data.items()}
+        return point
+
+
+@dataclass
+class TargetEntry:
+    """One codec at one target rate: means over the matched images, and each image's point."""
+
+    target: float
+    images: int
+    at_target: int
+    bpp: float
+    values: dict[str, float] = field(default_factory=dict)
+    per_image: dict[str, TargetPoint] = field(default_factory=dict)
+
+    def get(self, series: str) -> float | None:
+        return self.values.get(series)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "target": self.target,
+            "images": self.images,
+            "at_target": self.at_target,
+            "bpp": self.bpp,
+        }
+        out.update(self.values)
+        out["per_image"] = {name: p.to_json() for name, p in self.per_image.items()}
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> TargetEntry:
+        data = dict(_mapping(data, "target entry"))
+        per_image = _mapping(data.pop("per_image", {}) or {}, "per_image")
+        return cls(
+            target=_number(data.pop("target", None)),
+            images=int(data.pop("images", 0) or 0),
+            at_target=int(data.pop("at_target", 0) or 0),
+            bpp=_number(data.pop("bpp", None)),
+            values={str(k): _number(v) for k, v in data.items()},
+            per_image={str(n): TargetPoint.from_json(p) for n, p in per_image.items()},
+        )
+
+
+@dataclass
+class TargetSection:
+    """``--target-bpp``: per codec and target (its text, e.g. ``"0.5"``) the matched points."""
+
+    targets: list[float]
+    rule: str
+    codecs: dict[str, dict[str, TargetEntry]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "targets": self.targets,
+            "rule": self.rule,
+            "codecs": {
+                codec: {t: e.to_json() for t, e in per.items()}
+                for codec, per in self.codecs.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> TargetSection:
+        data = _mapping(data, "target_bpp")
+        return cls(
+            targets=[_number(t) for t in data.get("targets") or []],
+            rule=str(data.get("rule") or ""),
+            codecs={
+                str(codec): {
+                    str(t): TargetEntry.from_json(e) for t, e in _mapping(per, codec).items()
+                }
+                for codec, per in _mapping(data.get("codecs") or {}, "target_bpp.codecs").items()
+            },
+        )
+
+
+#: top-level keys RunSummary reads itself; any others go to ``extra``
+_KNOWN = {
+    "dataset",
+    "images",
+    "jobs",
+    "jobs_missing",
+    "jobs_failed",
+    "environment",
+    "codecs",
+    "bd_rate",
+    "latency",
+    "references",
+    "bd_rate_references",
+    "bd_rate_references_notes",
+    "target_bpp",
+}
+
+
+@dataclass
+class RunSummary:
+    dataset: str
+    images: int
+    jobs: int
+    jobs_missing: int
+    jobs_failed: int
+    environment: dict[str, Any]
+    codecs: dict[str, Curve]
+    bd_rate: BDTable
+    latency: dict[str, Latency] = field(default_factory=dict)
+    references: ReferenceComparison | None = None
+    target_bpp: TargetSection | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def anchor(self) -> str:
+        return self.bd_rate.anchor
+
+    @property
+    def method(self) -> str:
+        return self.bd_rate.method
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary.json object (NaN still as float: the writer turns it into null)."""
+        data: dict[str, Any] = {
+            "dataset": self.dataset,
+            "images": self.images,
+            "jobs": self.jobs,
+            "jobs_missing": self.jobs_missing,
+            "jobs_failed": self.jobs_failed,
+            "environment": self.environment,
+            "codecs": {label: curve.to_dict() for label, curve in self.codecs.items()},
+            "bd_rate": self.bd_rate.to_json(),
+            "latency": {label: row.to_json() for label, row in self.latency.items()},
+        }
+        if self.references is not None:
+            data.update(self.references.to_json())
+        if self.target_bpp is not None:
+            data["target_bpp"] = self.target_bpp.to_json()
+        data.update(self.extra)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "summary.json") -> RunSummary:
+        """Read a summary object; :class:`SummaryError` naming ``where`` when it is not one."""
+        try:
+            data = _mapping(data, where)
+            codecs = data.get("codecs")
+            if not isinstance(codecs, dict):
+                raise SummaryError("no 'codecs' section; is it a licbench summary.json?")
+            return cls(
+                dataset=str(data.get("dataset") or ""),
+                images=int(data.get("images") or 0),
+                jobs=int(data.get("jobs") or 0),
+                jobs_missing=int(data.get("jobs_missing") or 0),
+                jobs_failed=int(data.get("jobs_failed") or 0),
+                environment=_mapping(data.get("environment") or {}, "environment"),
+                codecs={str(k): Curve.from_dict(v, str(k)) for k, v in codecs.items()},
+                bd_rate=BDTable.from_json(data.get("bd_rate")),
+                latency={
+                    str(k): Latency.from_json(v)
+                    for k, v in _mapping(data.get("latency") or {}, "latency").items()
+                },
+                references=ReferenceComparison.from_json(data),
+                target_bpp=(
+                    TargetSection.from_json(data["target_bpp"]) if data.get("target_bpp") else None
+                ),
+                extra={k: v for k, v in data.items() if k not in _KNOWN},
+            )
+        except (SummaryError, CurveError, TypeError, ValueError) as exc:
+            raise SummaryError(f"{where}: {exc}") from None
+
+    def write(self, path: Path) -> None:
+        from licbench.core.files import atomic_write
+        from licbench.results.jsonsafe import json_safe
+
+        atomic_write(path, json.dumps(json_safe(self.to_json()), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> tuple[Path, RunSummary]:
+        """A run folder or its summary.json → (the file, the summary)."""
+        path = Path(path)
+        file = path / "summary.json" if path.is_dir() else path
+        if not file.is_file():
+            what = "has no summary.json" if path.is_dir() else "does not exist"
+            raise SummaryError(f"{path} {what} (give a licbench run folder or its summary.json)")
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SummaryError(f"{file}: not a readable summary.json ({exc})") from exc
+        return file, cls.from_json(data, str(file))
+
+
+__all__ = [
+    "BDTable",
+    "Latency",
+    "ReferenceComparison",
+    "RunSummary",
+    "SummaryError",
+    "TargetEntry",
+    "TargetPoint",
+    "TargetSection",
+]
