@@ -69,6 +69,17 @@ METRICS.register(
 #: metrics computed by a run unless told otherwise (LPIPS is opt-in: --metrics ...,lpips-alex)
 DEFAULT_METRICS = ("psnr-rgb", "ms-ssim-rgb")
 
+# -- the JPEG AI set, SSIMULACRA 2, Butteraugli and metric groups (declared in groups.py) --------
+from licbench.metrics import groups as _groups  # noqa: E402
+
+for _metric in _groups.jpeg_ai_metrics(OptionalMetric):
+    METRICS.register(_metric.name, _metric)
+del _metric
+METRIC_GROUPS = _groups.METRIC_GROUPS
+JPEG_AI_HEADLINE = _groups.JPEG_AI_HEADLINE
+expand_metric_names = _groups.expand_metric_names
+# -- end of the JPEG AI block ---------------------------------------------------------------------
+
 
 def metric_availability(name: str) -> Availability:
     """Whether metric ``name`` can be computed here (unknown names raise the registry's error)."""
@@ -84,9 +95,12 @@ def column_name(metric: str) -> str:
 
 __all__ = [
     "DEFAULT_METRICS",
+    "JPEG_AI_HEADLINE",
     "METRICS",
+    "METRIC_GROUPS",
     "Metric",
     "OptionalMetric",
     "column_name",
+    "expand_metric_names",
     "metric_availability",
 ]

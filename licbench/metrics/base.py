@@ -3,11 +3,13 @@
 Each metric declares whether higher is better so plots, BD-rate signs and CI gates never guess
 a direction from a name (the pyiqa convention), and a ``version`` that goes into every job key:
 an implementation change that moves values, however slightly, must not be mixed with stored
-results computed the old way.
+results computed the old way. ``range`` and ``colour_space`` say what a value can be and what it
+was computed on, for reports and for readers comparing numbers with a paper's.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,6 +26,10 @@ class Metric:
     description: str
     compute: Callable[[np.ndarray, np.ndarray], float]
     version: str = "1"
+    #: the values it can take, (low, high); ``math.inf`` for an open end (e.g. PSNR: (0, inf))
+    range: tuple[float, float] = (-math.inf, math.inf)
+    #: what it looks at: "RGB", "Y (BT.709, 10-bit)", ... (so "PSNR" never hides which planes)
+    colour_space: str = "RGB"
 
     @property
     def identity(self) -> str:

@@ -1,0 +1,151 @@
+"""The JPEG AI metric set (and the JPEG XL community's two), declared once, and metric groups.
+
+:func:`jpeg_ai_metrics` returns the metric objects that ``licbench.metrics`` registers; the groups
+below only name them. ``--metrics jpeg-ai`` is :data:`METRIC_GROUPS` ``["jpeg-ai"]``: the seven
+metrics whose mean BD-rate is JPEG AI's headline figure (:data:`JPEG_AI_HEADLINE`) plus the
+per-plane PSNRs that its reports also give.
+
+Versions are per metric and go into job keys; the libraries behind them are pinned in
+``pyproject.toml``, and a change of library version that moves values bumps the metric's version
+here. Every library is imported only when a value is computed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Callable, Iterable
+
+from licbench.metrics import jpeg_ai, jxl_metrics, vmaf
+from licbench.metrics.availability import Availability
+from licbench.metrics.base import Metric
+
+Y10 = "Y (BT.709, 10-bit)"
+UNIT_INTERVAL = (0.0, 1.0)
+DECIBELS = (0.0, math.inf)
+
+#: the seven metrics of JPEG AI's common test conditions; their mean BD-rate is the headline
+JPEG_AI_HEADLINE: tuple[str, ...] = (
+    "ms-ssim-y",
+    "vif-y",
+    "nlpd-y",
+    "iw-ssim-y",
+    "psnr-hvs-y",
+    "fsim-rgb",
+    "vmaf-y",
+)
+
+#: a group name → the metric names it stands for, in report order
+METRIC_GROUPS: dict[str, tuple[str, ...]] = {
+    "jpeg-ai": (*JPEG_AI_HEADLINE, "psnr-y10", "psnr-u", "psnr-v", "psnr-yuv"),
+    "jpeg-xl": ("ssimulacra2", "butteraugli"),
+}
+
+
+def package_check(*modules_and_dists: tuple[str, str]) -> Callable[[], Availability]:
+    """A check that the given (module, pip distribution) pairs are importable, without importing."""
+
+    def check() -> Availability:
+        for module, dist in modules_and_dists:
+            if importlib.util.find_spec(module) is None:
+                return Availability(
+                    False, f"the {dist} package is not installed", f"pip install {dist}"
+                )
+        return Availability.yes()
+
+    return check
+
+
+def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
+    """The metric objects, built with ``optional`` (``OptionalMetric``, which takes ``check``)."""
+    torch = ("torch", "torch")
+    piq = package_check(torch, ("piq", "piq"))
+    msssim = package_check(torch, ("pytorch_msssim", "pytorch-msssim"))
+    iqa = package_check(torch, ("IQA_pytorch", "IQA-pytorch"))
+    hvs = package_check(torch, ("psnr_hvsm", "psnr-hvsm"))
+    planes = package_check(torch)
+
+    def make(name, higher, unit, description, compute, value_range, colour, check):
+        return optional(
+            name,
+            higher,
+            unit,
+            description,
+            compute,
+            version="1",
+            range=value_range,
+            colour_space=colour,
+            check=check,
+        )
+
+    return [
+        make(
+            "ms-ssim-y", True, "", "MS-SSIM of 10-bit BT.709 Y (pytorch-msssim, data range 1023),"
+            " as JPEG AI", jpeg_ai.ms_ssim_y, UNIT_INTERVAL, Y10, msssim,
+        ),
+        make(
+            "vif-y", True, "", "pixel-domain VIF of 10-bit Y (piq vif_p; equals JPEG AI's"
+            " IQA-pytorch VIFs)", jpeg_ai.vif_y, (0.0, math.inf), Y10, piq,
+        ),
+        make(
+            "nlpd-y", False, "", "NLPD of 10-bit Y (IQA-pytorch, as JPEG AI); lower is better",
+            jpeg_ai.nlpd_y, (0.0, math.inf), Y10, iqa,
+        ),
+        make(
+            "iw-ssim-y", True, "", "IW-SSIM of 10-bit Y (piq information_weighted_ssim)",
+            jpeg_ai.iw_ssim_y, UNIT_INTERVAL, Y10, piq,
+        ),
+        make(
+            "psnr-hvs-y", True, "dB", "PSNR-HVS of 10-bit Y (psnr-hvsm, as JPEG AI)",
+            jpeg_ai.psnr_hvs_y, DECIBELS, Y10, hvs,
+        ),
+        make(
+            "fsim-rgb", True, "", "FSIMc of the 10-bit RGB images (piq fsim, chromatic)",
+            jpeg_ai.fsim_rgb, UNIT_INTERVAL, "RGB (10-bit)", piq,
+        ),
+        make(
+            "vmaf-y", True, "", "VMAF vmaf_v0.6.1 of 10-bit YUV 4:4:4 (libvmaf through"
+            " imageio-ffmpeg's ffmpeg), as JPEG AI", vmaf.vmaf_y, (0.0, 100.0), Y10,
+            vmaf.availability,
+        ),
+        make(
+            "psnr-y10", True, "dB", "PSNR of 10-bit BT.709 Y (peak 1023), as JPEG AI",
+            jpeg_ai.psnr_y10, DECIBELS, Y10, planes,
+        ),
+        make(
+            "psnr-u", True, "dB", "PSNR of 10-bit BT.709 U/Cb (peak 1023), as JPEG AI",
+            jpeg_ai.psnr_u, DECIBELS, "U (BT.709, 10-bit)", planes,
+        ),
+        make(
+            "psnr-v", True, "dB", "PSNR of 10-bit BT.709 V/Cr (peak 1023), as JPEG AI",
+            jpeg_ai.psnr_v, DECIBELS, "V (BT.709, 10-bit)", planes,
+        ),
+        make(
+            "psnr-yuv", True, "dB", "JVET-weighted PSNR (6·Y + U + V) / 8 of 10-bit BT.709 YUV",
+            jpeg_ai.psnr_yuv, DECIBELS, "YUV (BT.709, 10-bit)", planes,
+        ),
+        make(
+            "ssimulacra2", True, "", "SSIMULACRA 2 of the 8-bit sRGB images (ssimulacra2"
+            " package, a port of libjxl's tool)", jxl_metrics.ssimulacra2, (-math.inf, 100.0),
+            "sRGB (XYB)", jxl_metrics.ssimulacra2_availability,
+        ),
+        make(
+            "butteraugli", False, "", "Butteraugli max-norm distance (the butteraugli tool);"
+            " lower is better", jxl_metrics.butteraugli, (0.0, math.inf), "sRGB",
+            jxl_metrics.butteraugli_availability,
+        ),
+    ]
+
+
+def expand_metric_names(names: Iterable[str]) -> list[str]:
+    """Metric names with group names (``jpeg-ai``) replaced by their members, duplicates dropped.
+
+    Order is kept (a group's members in the group's order, where the group stands); names that
+    are not groups are passed through for the registry to check.
+    """
+    expanded: list[str] = []
+    for name in names:
+        for member in METRIC_GROUPS.get(name.strip(), (name.strip(),)):
+            if member and member not in expanded:
+                expanded.append(member)
+    return expanded

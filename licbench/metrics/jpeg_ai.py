@@ -1,0 +1,187 @@
+"""The JPEG AI objective metric set, computed as JPEG AI's quality assessment framework does.
+
+Every function takes the two 8-bit RGB images (original, decoded) and reads the 10-bit BT.709
+planes of :mod:`licbench.metrics.yuv10` (converted once per image). Implementation per metric,
+with the framework's own choice in brackets where it differs:
+
+========== ==== ============================================================================
+ms-ssim-y  Y    pytorch-msssim on Y·1023, data range 1023 (the framework's ``msssim_torch``)
+vif-y      Y    piq ``vif_p`` on Y in [0, 1] (framework: IQA-pytorch ``VIFs``; same values to
+                ~1e-6, tested)
+nlpd-y     Y    IQA-pytorch ``NLPD`` on Y in [0, 1] (the framework's; no maintained library
+                that installs here has NLPD)
+iw-ssim-y  Y    piq ``information_weighted_ssim`` on Y (framework: a port of Python-IW-SSIM;
+                tested against values from it)
+psnr-hvs-y Y    psnr-hvsm (the framework's), Y in [0, 1] padded to a multiple of 8 (replicate)
+fsim-rgb   RGB  piq ``fsim`` (chromatic FSIMc) on 10-bit RGB (framework: IQA-pytorch ``FSIM``
+                with its FFT calls ported to torch.fft; tested)
+psnr-y10,  Y/U/ written here (a formula): 10·log10(1023² / MSE) on the 10-bit code values;
+psnr-u,    V    psnr-yuv = (6·PSNR-Y + PSNR-U + PSNR-V) / 8, the JVET weighting
+psnr-v,
+psnr-yuv
+========== ==== ============================================================================
+
+Sizes: as in the framework, pictures smaller than a metric's minimum are zero-padded at the
+bottom and right before that metric (MS-SSIM to 164, VIF to 64, NLPD to 128, IW-SSIM to 256).
+Identical images give ``inf`` for the PSNRs (the framework writes 100).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from licbench.metrics.yuv10 import PEAK, planes
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: minimum side per metric before zero padding, as in the JPEG AI framework
+MIN_SIDE = {"ms-ssim": 164, "vif": 64, "nlpd": 128, "iw-ssim": 256}
+
+
+def _check(original: np.ndarray, decoded: np.ndarray) -> None:
+    if original.shape != decoded.shape:
+        raise ValueError(f"shape mismatch: original {original.shape}, decoded {decoded.shape}")
+
+
+def _pad_to(tensor: Any, side: int) -> Any:
+    """Zero-pad a 1×C×H×W tensor at the bottom/right to at least ``side``×``side``."""
+    from torch.nn import functional
+
+    height, width = tensor.shape[-2:]
+    pad_h, pad_w = max(side - height, 0), max(side - width, 0)
+    return functional.pad(tensor, (0, pad_w, 0, pad_h)) if pad_h or pad_w else tensor
+
+
+def _y_pair(original: np.ndarray, decoded: np.ndarray, side: int = 0) -> tuple[Any, Any]:
+    _check(original, decoded)
+    ref, dist = planes(original).y, planes(decoded).y
+    return (_pad_to(ref, side), _pad_to(dist, side)) if side else (ref, dist)
+
+
+# --------------------------------------------------------------------------- PSNR on 10-bit YUV
+
+
+def _plane_psnr(original: np.ndarray, decoded: np.ndarray, plane: int) -> float:
+    import numpy as np
+
+    _check(original, decoded)
+    difference = planes(original).codes(plane) - planes(decoded).codes(plane)
+    mse = float(np.mean(difference * difference))
+    return math.inf if mse == 0 else 10.0 * math.log10(PEAK**2 / mse)
+
+
+def psnr_y10(original: np.ndarray, decoded: np.ndarray) -> float:
+    """PSNR of the 10-bit Y plane, peak 1023."""
+    return _plane_psnr(original, decoded, 0)
+
+
+def psnr_u(original: np.ndarray, decoded: np.ndarray) -> float:
+    """PSNR of the 10-bit U (Cb) plane, peak 1023."""
+    return _plane_psnr(original, decoded, 1)
+
+
+def psnr_v(original: np.ndarray, decoded: np.ndarray) -> float:
+    """PSNR of the 10-bit V (Cr) plane, peak 1023."""
+    return _plane_psnr(original, decoded, 2)
+
+
+def psnr_yuv(original: np.ndarray, decoded: np.ndarray) -> float:
+    """JVET's weighted PSNR of the three planes: (6·Y + U + V) / 8, in dB."""
+    values = [_plane_psnr(original, decoded, plane) for plane in range(3)]
+    return (6.0 * values[0] + values[1] + values[2]) / 8.0
+
+
+# --------------------------------------------------------------------------- structural metrics
+
+
+def ms_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:
+    """MS-SSIM of Y on the 0–1023 scale (pytorch-msssim, data range 1023)."""
+    import torch
+    from pytorch_msssim import ms_ssim
+
+    ref, dist = _y_pair(original, decoded, MIN_SIDE["ms-ssim"])
+    with torch.no_grad():
+        return float(ms_ssim(ref * PEAK, dist * PEAK, data_range=float(PEAK)))
+
+
+def vif_y(original: np.ndarray, decoded: np.ndarray) -> float:
+    """Pixel-domain VIF of Y (piq ``vif_p``, σ_n² = 2 on the 0–255 scale); 1 for identity."""
+    import piq
+    import torch
+
+    ref, dist = _y_pair(original, decoded, MIN_SIDE["vif"])
+    with torch.no_grad():
+        return float(piq.vif_p(dist, ref, data_range=1.0))  # piq: (distorted, reference)
+
+
+@cache
+def _nlpd_model() -> Any:
+    from IQA_pytorch import NLPD
+
+    return NLPD(channels=1).eval()
+
+
+def nlpd_y(original: np.ndarray, decoded: np.ndarray) -> float:
+    """NLPD of Y in [0, 1] (IQA-pytorch, Laparra et al. 2016); 0 for identity, lower is better."""
+    import torch
+
+    ref, dist = _y_pair(original, decoded, MIN_SIDE["nlpd"])
+    with torch.no_grad():
+        return float(_nlpd_model()(dist, ref, as_loss=False))
+
+
+def iw_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:
+    """Information-content-weighted SSIM of Y (piq, 5 scales, Wang & Li 2011)."""
+    import piq
+    import torch
+
+    ref, dist = _y_pair(original, decoded, MIN_SIDE["iw-ssim"])
+    with torch.no_grad():
+        return float(piq.information_weighted_ssim(dist, ref, data_range=1.0))
+
+
+def fsim_rgb(original: np.ndarray, decoded: np.ndarray) -> float:
+    """FSIMc (chromatic FSIM, Zhang et al. 2011) of the 10-bit RGB images (piq)."""
+    import piq
+    import torch
+
+    _check(original, decoded)
+    with torch.no_grad():
+        value = piq.fsim(planes(decoded).rgb, planes(original).rgb, data_range=1.0, chromatic=True)
+    return float(value)
+
+
+@cache
+def _psnr_hvs_function() -> Any:
+    # psnr_hvsm prints to stdout on import when its optional torch backend is missing
+    with contextlib.redirect_stdout(io.StringIO()):
+        import psnr_hvsm  # noqa: F401
+    try:
+        from psnr_hvsm._psnr_hvsm import psnr_hvs_hvsm  # the C++ backend: same values, faster
+    except ImportError:
+        from psnr_hvsm.numpy import psnr_hvs_hvsm
+    return psnr_hvs_hvsm
+
+
+def _pad_multiple(plane: np.ndarray, multiple: int) -> np.ndarray:
+    import numpy as np
+
+    height, width = plane.shape
+    pad = ((0, -height % multiple), (0, -width % multiple))
+    return np.pad(plane, pad, mode="edge") if any(p for _, p in pad) else plane
+
+
+def psnr_hvs_y(original: np.ndarray, decoded: np.ndarray) -> float:
+    """PSNR-HVS of Y in [0, 1] (psnr-hvsm), padded to 8×8 blocks by replication; inf if equal."""
+    import numpy as np
+
+    ref, dist = _y_pair(original, decoded)
+    a = _pad_multiple(ref[0, 0].double().numpy(), 8)
+    b = _pad_multiple(dist[0, 0].double().numpy(), 8)
+    value = float(_psnr_hvs_function()(np.ascontiguousarray(a), np.ascontiguousarray(b))[0])
+    return math.inf if value >= 100.0 and np.array_equal(a, b) else value

@@ -1,0 +1,108 @@
+"""The pictures the JPEG AI metrics look at: BT.709 YUV 4:4:4 and RGB, both at 10-bit precision.
+
+JPEG AI's quality assessment framework (the ``metrics`` module of its reference software) does
+not measure the 8-bit RGB files directly. It scales RGB to [0, 1], rounds it to 10 bits
+(``round(x · 1023) / 1023``), converts that to full-range BT.709 YUV::
+
+    Y = 0.2126 R + 0.7152 G + 0.0722 B    U = (B − Y) / 1.8556 + 0.5    V = (R − Y) / 1.5748 + 0.5
+
+clips to [0, 1] and rounds each plane to 10 bits again. Every metric of the set then reads those
+planes: MS-SSIM, VIF, NLPD, IW-SSIM, PSNR-HVS and VMAF the Y plane, PSNR each of Y, U and V, FSIM
+the 10-bit RGB. This module reproduces that conversion in float32 with the same order of
+operations, so the planes are the framework's to the last bit.
+
+It is written here rather than taken from :mod:`licbench.codecs` because metrics sit below codecs
+in the import order, and because this is not the anchors' conversion (theirs is 8-bit and
+truncates; this one is 10-bit and rounds).
+
+Converting one Kodak image costs ~14 ms; the JPEG AI set calls it from ten metric functions per
+decoded image, so :func:`planes` keeps the last few conversions (by object identity and a CRC of
+the pixels) and a job converts each of its two images once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # numpy and torch are imported where used: the metric table stays light
+    import numpy as np
+
+#: BT.709 luma weights (Kr, Kg, Kb) and the chroma divisors 2(1 − Kb), 2(1 − Kr)
+KR, KG, KB = 0.2126, 0.7152, 0.0722
+U_DIVISOR, V_DIVISOR = 1.8556, 1.5748
+BITS = 10
+PEAK = (1 << BITS) - 1  # 1023
+
+
+@dataclass(frozen=True)
+class Planes:
+    """One image as the JPEG AI metrics see it: float32 tensors in [0, 1] on 10-bit steps.
+
+    ``yuv`` is 1×3×H×W (Y, U, V); ``rgb`` is 1×3×H×W (R, G, B, rounded to 10 bits).
+    """
+
+    yuv: Any
+    rgb: Any
+
+    @property
+    def y(self) -> Any:
+        """The Y plane as a 1×1×H×W tensor in [0, 1]."""
+        return self.yuv[:, 0:1]
+
+    def codes(self, plane: int) -> np.ndarray:
+        """Plane 0, 1 or 2 (Y, U, V) as integer 10-bit code values (float64 array, HxW)."""
+        import numpy as np
+
+        return np.rint(self.yuv[0, plane].double().numpy() * PEAK)
+
+
+def _round(values: Any) -> Any:
+    return values.mul(PEAK).round().div(PEAK)
+
+
+def to_planes(image: np.ndarray) -> Planes:
+    """HxWx3 uint8 RGB → :class:`Planes`, as the JPEG AI framework converts a PNG."""
+    import numpy as np
+    import torch
+
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
+    rgb = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()[None]
+    rgb = _round(rgb / 255.0)
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    y = KR * r + KG * g + KB * b
+    u = (b - y) / U_DIVISOR + 0.5
+    v = (r - y) / V_DIVISOR + 0.5
+    yuv = _round(torch.stack([y, u, v], 1).clamp(0.0, 1.0))
+    return Planes(yuv=yuv, rgb=rgb)
+
+
+#: (image object, CRC32 of its bytes, planes), most recent last
+_cache: list[tuple[Any, int, Planes]] = []
+CACHE_SIZE = 4
+
+
+def planes(image: np.ndarray) -> Planes:
+    """:func:`to_planes`, remembered for the last few images (a job's original and decoded).
+
+    The cache holds the array itself (so its id cannot be reused while cached) and a CRC32 of its
+    pixels (so an array changed in place is converted again).
+    """
+    import numpy as np
+
+    checksum = zlib.crc32(np.ascontiguousarray(image).data)
+    for index, (cached, crc, result) in enumerate(_cache):
+        if cached is image and crc == checksum:
+            _cache.append(_cache.pop(index))
+            return result
+    result = to_planes(image)
+    _cache.append((image, checksum, result))
+    del _cache[:-CACHE_SIZE]
+    return result
+
+
+def clear_cache() -> None:
+    """Forget remembered conversions (tests; a long-lived process that wants the memory back)."""
+    _cache.clear()

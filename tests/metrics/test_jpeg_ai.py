@@ -1,0 +1,308 @@
+"""The JPEG AI metric set: each metric against a second implementation or a reference value.
+
+Fixture: a 288×256 synthetic photo-like image and a blurred, noisy copy (deterministic: numpy's
+PCG64 generator). Second implementations: piq for MS-SSIM, IQA-pytorch (what JPEG AI's framework
+runs) for VIF and FSIM, psnr-hvsm's NumPy backend for PSNR-HVS, vmaf-torch for VMAF, a NumPy NLPD
+and a NumPy 10-bit conversion written here, and for IW-SSIM the value JPEG AI's own IW-SSIM code
+(its ``IW_SSIM_PyTorch.py``, CPU float64 path) gives on this fixture.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from licbench.metrics import (
+    JPEG_AI_HEADLINE,
+    METRIC_GROUPS,
+    METRICS,
+    OptionalMetric,
+    expand_metric_names,
+    metric_availability,
+    yuv10,
+)
+from tests.conftest import synthetic_image
+
+JPEG_AI = METRIC_GROUPS["jpeg-ai"]
+ALL_NEW = (*JPEG_AI, "ssimulacra2", "butteraugli")
+
+
+def degrade(image: np.ndarray, seed: int, noise: float = 3.0) -> np.ndarray:
+    """A 5-tap blur plus Gaussian noise: a plausible, deterministic coding loss."""
+    rng = np.random.default_rng(seed)
+    f = image.astype(np.float64)
+    blurred = (f + np.roll(f, 1, 0) + np.roll(f, -1, 0) + np.roll(f, 1, 1) + np.roll(f, -1, 1)) / 5
+    return np.clip(blurred + rng.normal(0, noise, image.shape), 0, 255).round().astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def pair() -> tuple[np.ndarray, np.ndarray]:
+    original = synthetic_image(256, 288, 14)
+    return original, degrade(original, 15)
+
+
+def available(name: str) -> None:
+    status = metric_availability(name)
+    if not status.ok:
+        pytest.skip(f"{name}: {status.reason}")
+
+
+# ------------------------------------------------------------------------------- declarations
+
+
+def test_group_and_headline() -> None:
+    assert JPEG_AI_HEADLINE == (
+        "ms-ssim-y", "vif-y", "nlpd-y", "iw-ssim-y", "psnr-hvs-y", "fsim-rgb", "vmaf-y"
+    )
+    assert JPEG_AI[:7] == JPEG_AI_HEADLINE
+    assert set(JPEG_AI[7:]) == {"psnr-y10", "psnr-u", "psnr-v", "psnr-yuv"}
+    assert expand_metric_names(["psnr-rgb", "jpeg-ai", "vif-y"]) == ["psnr-rgb", *JPEG_AI]
+    assert expand_metric_names(["jpeg-xl"]) == ["ssimulacra2", "butteraugli"]
+
+
+@pytest.mark.parametrize("name", ALL_NEW)
+def test_declared(name: str) -> None:
+    metric = METRICS.get(name)
+    assert isinstance(metric, OptionalMetric)
+    assert metric.identity == f"{name}@{metric.version}"
+    low, high = metric.range
+    assert low < high
+    assert metric.colour_space and metric.description
+    assert metric.higher_is_better is (name not in ("nlpd-y", "butteraugli"))
+
+
+def test_version_is_part_of_identity() -> None:
+    import dataclasses
+
+    metric = METRICS.get("vif-y")
+    assert dataclasses.replace(metric, version="2").identity != metric.identity
+
+
+def test_existing_psnr_y_untouched() -> None:
+    # JPEG AI's PSNR-Y is a new name; the 8-bit float luma PSNR keeps its definition and version
+    assert METRICS.get("psnr-y").identity == "psnr-y@1"
+    assert METRICS.get("psnr-y").colour_space == "RGB"
+
+
+# ------------------------------------------------------------------------------- 10-bit planes
+
+
+def numpy_planes(image: np.ndarray) -> np.ndarray:
+    """An independent float64 version of JPEG AI's conversion: 3×H×W 10-bit code values."""
+    rgb = np.rint(image.astype(np.float64) / 255 * 1023) / 1023
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    yuv = np.stack([y, (b - y) / 1.8556 + 0.5, (r - y) / 1.5748 + 0.5])
+    return np.rint(np.clip(yuv, 0, 1) * 1023)
+
+
+def test_planes_match_float64_conversion(pair) -> None:
+    original, _ = pair
+    converted = yuv10.to_planes(original)
+    codes = np.stack([converted.codes(p) for p in range(3)])
+    reference = numpy_planes(original)
+    # float32 vs float64 may round a value sitting on .5 differently: at most 1 code, rarely
+    assert np.abs(codes - reference).max() <= 1
+    assert np.mean(codes != reference) < 1e-3
+    assert codes.min() >= 0 and codes.max() <= 1023
+
+
+def test_planes_cache_sees_in_place_changes(pair) -> None:
+    image = pair[0].copy()
+    first = yuv10.planes(image)
+    assert yuv10.planes(image) is first
+    image[0, 0] = 255 - image[0, 0]
+    assert yuv10.planes(image) is not first
+
+
+@pytest.mark.parametrize(("name", "plane"), [("psnr-y10", 0), ("psnr-u", 1), ("psnr-v", 2)])
+def test_plane_psnr_formula(pair, name: str, plane: int) -> None:
+    original, decoded = pair
+    difference = numpy_planes(original)[plane] - numpy_planes(decoded)[plane]
+    expected = 10 * math.log10(1023**2 / np.mean(difference**2))
+    assert METRICS.get(name)(original, decoded) == pytest.approx(expected, abs=0.01)
+
+
+def test_psnr_yuv_is_jvet_weighted(pair) -> None:
+    values = {name: METRICS.get(name)(*pair) for name in ("psnr-y10", "psnr-u", "psnr-v")}
+    expected = (6 * values["psnr-y10"] + values["psnr-u"] + values["psnr-v"]) / 8
+    assert METRICS.get("psnr-yuv")(*pair) == pytest.approx(expected, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------- second impls
+
+
+def y_tensors(pair) -> tuple[torch.Tensor, torch.Tensor]:
+    return yuv10.to_planes(pair[0]).y, yuv10.to_planes(pair[1]).y
+
+
+def test_ms_ssim_y_against_piq(pair) -> None:
+    available("ms-ssim-y")
+    import piq
+
+    ref, dist = y_tensors(pair)
+    expected = float(piq.multi_scale_ssim(dist, ref, data_range=1.0))
+    value = METRICS.get("ms-ssim-y")(*pair)
+    assert value == pytest.approx(expected, abs=1e-5)
+    assert 0.9 < value < 1.0
+
+
+def test_vif_y_against_jpeg_ai_iqa_pytorch(pair) -> None:
+    available("vif-y")
+    from IQA_pytorch import VIFs
+
+    ref, dist = y_tensors(pair)
+    expected = float(VIFs(channels=1)(dist, ref, as_loss=False))
+    assert METRICS.get("vif-y")(*pair) == pytest.approx(expected, abs=1e-5)
+
+
+def numpy_nlpd(reference: np.ndarray, distorted: np.ndarray) -> float:
+    """NLPD (Laparra et al. 2016) in NumPy/SciPy with IQA-pytorch's constants and boundary rules."""
+    from scipy import ndimage
+
+    lap = np.outer([0.05, 0.25, 0.4, 0.25, 0.05], [0.05, 0.25, 0.4, 0.25, 0.05])
+    sigmas = [0.0248, 0.0185, 0.0179, 0.0191, 0.0220, 0.2782]
+    dn = [
+        [[0, 0.1011, 0], [0.1493, 0, 0.1460], [0, 0.1015, 0]],
+        [[0, 0.0757, 0], [0.1986, 0, 0.1846], [0, 0.0837, 0]],
+        [[0, 0.0477, 0], [0.2138, 0, 0.2243], [0, 0.0467, 0]],
+        [[0, 0, 0], [0.2503, 0, 0.2616], [0, 0, 0]],
+        [[0, 0, 0], [0.2598, 0, 0.2552], [0, 0, 0]],
+        [[0, 0, 0], [0.2215, 0, 0.0717], [0, 0, 0]],
+    ]
+
+    def correlate_valid(x: np.ndarray, kernel: np.ndarray, pad: int) -> np.ndarray:
+        padded = np.pad(x, pad, mode="reflect")
+        full = ndimage.correlate(padded, np.asarray(kernel, dtype=np.float64), mode="constant")
+        return full[pad:-pad, pad:-pad] if pad else full
+
+    def upsample2(x: np.ndarray) -> np.ndarray:  # bilinear, align_corners=True
+        h, w = x.shape
+        ys = np.linspace(0, h - 1, 2 * h)
+        xs = np.linspace(0, w - 1, 2 * w)
+        return ndimage.map_coordinates(x, np.meshgrid(ys, xs, indexing="ij"), order=1)
+
+    def pyramid(image: np.ndarray) -> list[np.ndarray]:
+        levels, current = [], image
+        for k in range(6):
+            low = correlate_valid(current, lap, 2)[::2, ::2]
+            up = correlate_valid(upsample2(low), lap, 2)
+            if up.shape != current.shape:  # nearest-neighbour resize, as F.interpolate's default
+                rows = np.floor(np.arange(current.shape[0]) * up.shape[0] / current.shape[0])
+                cols = np.floor(np.arange(current.shape[1]) * up.shape[1] / current.shape[1])
+                up = up[rows.astype(int)][:, cols.astype(int)]
+            band = current - up
+            levels.append(band / (sigmas[k] + correlate_valid(np.abs(band), dn[k], 1)))
+            current = low
+        return levels
+
+    bands = zip(pyramid(reference), pyramid(distorted), strict=True)
+    distances = [np.sqrt(np.mean((a - b) ** 2)) for a, b in bands]
+    return float(np.mean(distances))
+
+
+def test_nlpd_y_against_numpy_nlpd(pair) -> None:
+    available("nlpd-y")
+    ref, dist = y_tensors(pair)
+    expected = numpy_nlpd(ref[0, 0].double().numpy(), dist[0, 0].double().numpy())
+    assert METRICS.get("nlpd-y")(*pair) == pytest.approx(expected, rel=1e-4)
+
+
+#: JPEG AI's IW_SSIM_PyTorch.py (CPU, float64, Y·255 of this fixture's 10-bit planes, pyrtools
+#: Laplacian pyramid): measured once with that code, which licbench does not ship
+JPEG_AI_IW_SSIM_ON_FIXTURE = 0.9879021497061444
+
+
+def test_iw_ssim_y_against_jpeg_ai_value(pair) -> None:
+    available("iw-ssim-y")
+    assert METRICS.get("iw-ssim-y")(*pair) == pytest.approx(JPEG_AI_IW_SSIM_ON_FIXTURE, abs=1e-5)
+
+
+def test_fsim_rgb_against_jpeg_ai_iqa_pytorch(pair, monkeypatch) -> None:
+    available("fsim-rgb")
+    # IQA-pytorch 0.1 calls torch.rfft/torch.ifft (gone since torch 1.8); JPEG AI's framework
+    # carries a copy with exactly these calls moved to torch.fft, which these stand-ins reproduce
+    def rfft(x, signal_ndim, onesided=False):
+        return torch.view_as_real(torch.fft.fft(torch.fft.fft(x, dim=-2), dim=-1))
+
+    def ifft(x, signal_ndim):
+        spectrum = torch.view_as_complex(x.contiguous())
+        return torch.view_as_real(torch.fft.ifft(torch.fft.ifft(spectrum, dim=-2), dim=-1))
+
+    monkeypatch.setattr(torch, "rfft", rfft, raising=False)
+    monkeypatch.setattr(torch, "ifft", ifft, raising=False)
+    from IQA_pytorch import FSIM
+
+    ref, dist = yuv10.to_planes(pair[0]).rgb, yuv10.to_planes(pair[1]).rgb
+    expected = float(FSIM(channels=3)(dist, ref, as_loss=False))
+    assert METRICS.get("fsim-rgb")(*pair) == pytest.approx(expected, abs=1e-5)
+
+
+def test_psnr_hvs_y_against_numpy_backend(pair) -> None:
+    available("psnr-hvs-y")
+    from psnr_hvsm.numpy import psnr_hvs_hvsm
+
+    ref, dist = y_tensors(pair)
+    expected = psnr_hvs_hvsm(ref[0, 0].double().numpy(), dist[0, 0].double().numpy())[0]
+    assert METRICS.get("psnr-hvs-y")(*pair) == pytest.approx(expected, abs=1e-6)
+
+
+def test_vmaf_y_against_vmaf_torch(pair) -> None:
+    available("vmaf-y")
+    vmaf_torch = pytest.importorskip("vmaf_torch")
+    ref, dist = y_tensors(pair)
+    model = vmaf_torch.VMAF(enable_motion=False)
+    with torch.no_grad():  # libvmaf reads 10-bit samples on the 8-bit scale (code / 4)
+        expected = float(model(ref * 1023 / 4, dist * 1023 / 4))
+    assert METRICS.get("vmaf-y")(*pair) == pytest.approx(expected, abs=0.05)
+
+
+# ------------------------------------------------------------------------------- behaviour
+
+
+@pytest.mark.parametrize("name", ALL_NEW)
+def test_identity_best_and_direction(pair, name: str) -> None:
+    available(name)
+    metric = METRICS.get(name)
+    original, slight = pair
+    heavy = degrade(original, 16, noise=12.0)
+    same, mild, worse = (metric(original, image) for image in (original.copy(), slight, heavy))
+    better = (lambda a, b: a > b) if metric.higher_is_better else (lambda a, b: a < b)
+    assert better(same, mild) or same == mild == math.inf
+    assert better(mild, worse), (name, mild, worse)
+    low, high = metric.range
+    assert all(low <= v <= high for v in (same, mild, worse) if not math.isinf(v))
+    if name in ("ms-ssim-y", "vif-y", "iw-ssim-y", "fsim-rgb"):
+        assert same == pytest.approx(1.0, abs=1e-6)
+    if name in ("nlpd-y", "butteraugli"):
+        assert same == pytest.approx(0.0, abs=1e-6)
+    if name == "ssimulacra2":
+        assert same == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("name", ["ms-ssim-y", "vif-y", "nlpd-y", "iw-ssim-y", "psnr-hvs-y"])
+def test_small_images_are_padded_not_refused(name: str) -> None:
+    available(name)
+    original = synthetic_image(40, 52, 3)
+    value = METRICS.get(name)(original, degrade(original, 4))
+    assert math.isfinite(value)
+
+
+def test_missing_package_is_unavailable_with_hint(monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "piq" else real(n, *a)
+    )
+    status = metric_availability("fsim-rgb")
+    assert not status.ok and "piq" in status.reason and status.hint == "pip install piq"
+
+
+def test_missing_butteraugli_tool_is_unavailable_with_hint(monkeypatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    status = metric_availability("butteraugli")
+    assert not status.ok and "apt-get install butteraugli" in status.hint
