@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from licbench.core.machine import cpu_model
+
 LIBRARIES = (
     "numpy",
     "pillow",
@@ -70,18 +72,6 @@ def git_revision(path: Path | None = None) -> dict[str, object]:
         return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
-
-
-def cpu_model() -> str:
-    import platform
-
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def collect_environment() -> dict[str, object]:

@@ -15,21 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+# defined in core (metrics answer the same question); also importable from here, where plugins
+# have always imported it
+from licbench.core.availability import Availability
+
 if TYPE_CHECKING:  # numpy only in annotations: a re-run that computes nothing never imports it
     import numpy as np
-
-
-@dataclass(frozen=True)
-class Availability:
-    """Whether a codec can run here; when not, why and what to install."""
-
-    ok: bool
-    reason: str = ""
-    hint: str = ""
-
-    @classmethod
-    def yes(cls) -> "Availability":
-        return cls(True)
 
 
 class CodecSpecError(ValueError):

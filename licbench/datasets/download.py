@@ -9,11 +9,10 @@ function that touches the network; tests replace it to serve local bytes.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from licbench.core.files import atomic_writer
 from licbench.datasets.base import DatasetError
 from licbench.datasets.verify import sha256_mismatch
 
@@ -51,33 +50,26 @@ def store_stream(
     match; on any failure the ``.part`` file is removed and ``dest`` is untouched.
     """
     label = label or dest.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, part_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    part = Path(part_name)
     digest = hashlib.sha256()
     written = 0
     bar = _progress_bar(label, total or size) if progress else None
     try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_writer(dest) as out:  # raising inside keeps the bytes from ``dest``
             for chunk in iter(lambda: stream.read(_CHUNK), b""):
                 out.write(chunk)
                 digest.update(chunk)
                 written += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
-        actual = digest.hexdigest()
-        if size is not None and written != size:
-            raise DatasetError(
-                f"{label}: expected {size} bytes, got {written} (truncated or a different file); "
-                "it was not used"
-            )
-        if sha256 is not None and actual != sha256.lower():
-            raise sha256_mismatch(label, sha256, actual)
-        os.replace(part, dest)
+            actual = digest.hexdigest()
+            if size is not None and written != size:
+                raise DatasetError(
+                    f"{label}: expected {size} bytes, got {written} (truncated or a different "
+                    "file); it was not used"
+                )
+            if sha256 is not None and actual != sha256.lower():
+                raise sha256_mismatch(label, sha256, actual)
         return actual
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
     finally:
         if bar is not None:
             bar.close()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from licbench.core.files import file_sha256
 from licbench.datasets.base import Dataset, DatasetError, ImageRef
-from licbench.datasets.verify import sha256_file
 
 #: lower-case file extensions taken as images (matched case-insensitively)
 IMAGE_EXTENSIONS = frozenset(
@@ -66,7 +66,7 @@ class FolderDataset(Dataset):
         if not files:
             exts = " ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
             raise DatasetError(f"folder dataset: no image files ({exts}) under {self.root}")
-        return [ImageRef(name, path, sha256_file(path)) for name, path in files]
+        return [ImageRef(name, path, file_sha256(path)) for name, path in files]
 
     def __repr__(self) -> str:
         return f"FolderDataset({str(self.root)!r})"

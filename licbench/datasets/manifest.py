@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from licbench.core.files import file_sha256
 from licbench.datasets import download as _download
 from licbench.datasets.archive import member_selector, safe_extract, unsafe_reason
 from licbench.datasets.base import Dataset, DatasetError, ImageRef
 from licbench.datasets.paths import DATA_ENV, MIRROR_ENV, data_dir, mirror_dir
 from licbench.datasets.paths import MANIFEST_DIR as MANIFEST_DIR  # (defined there, kept here)
-from licbench.datasets.verify import image_size, sha256_file, sha256_mismatch
+from licbench.datasets.verify import image_size, sha256_mismatch
 
 #: verification levels a manifest may declare (see each manifest's ``verification_note``)
 VERIFICATIONS = ("sha256", "count+dimensions")
@@ -333,7 +334,7 @@ class ManifestDataset(Dataset):
         """Check one file as the manifest says, returning its ImageRef or raising DatasetError."""
         entry = self._entry(name)
         subject = f"{self.name}/{name} ({where} {path})"
-        actual = sha256_file(path)
+        actual = file_sha256(path)
         if entry is not None and entry.sha256 is not None and actual != entry.sha256:
             raise sha256_mismatch(subject, entry.sha256, actual)
         if self.verification == "count+dimensions":

@@ -7,26 +7,15 @@ each manifest says which of these applies in its ``verification_note``.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from licbench.core.files import file_sha256
 from licbench.datasets.base import DatasetError
-
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB chunks so large images stay out of memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_sha256(path: Path, expected: str, *, label: str | None = None) -> str:
     """Return the file's sha256, or raise :class:`DatasetError` naming it and both sums."""
-    actual = sha256_file(path)
+    actual = file_sha256(path)
     if actual != expected.lower():
         raise sha256_mismatch(label or str(path), expected, actual)
     return actual

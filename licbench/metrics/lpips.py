@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from licbench.codecs.base import Availability
+from licbench.core.availability import Availability
+from licbench.core.files import atomic_writer, file_sha256
 
 if TYPE_CHECKING:  # numpy and urllib are imported where used: the metric table stays light
     import numpy as np
@@ -89,20 +89,17 @@ def availability() -> Availability:
 _verified: dict[tuple[str, int, int], str] = {}
 
 
-def file_sha256(path: Path) -> str:
+def known_sha256(path: Path) -> str:
+    """The file's sha256, hashed once per process for each (path, size, mtime)."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _verified:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        _verified[key] = digest.hexdigest()
+        _verified[key] = file_sha256(path)
     return _verified[key]
 
 
 def check_sha256_prefix(path: Path, prefix: str) -> None:
-    actual = file_sha256(path)
+    actual = known_sha256(path)
     if not actual.startswith(prefix):
         raise WeightsError(
             f"{path}: sha256 {actual[:16]}... does not start with {prefix}; the file is damaged "
@@ -249,31 +246,22 @@ def fetch_weights(
         except WeightsError:
             say(f"{target} has the wrong sha256; downloading it again")
         else:
-            say(f"{target} is already there (sha256 {file_sha256(target)[:16]}...)")
+            say(f"{target} is already there (sha256 {known_sha256(target)[:16]}...)")
             return target
     import urllib.request
 
     source = url or alexnet_url()
-    target.parent.mkdir(parents=True, exist_ok=True)
     say(f"downloading {source} to {target}")
-    handle, temporary = tempfile.mkstemp(
-        prefix=target.name + ".", suffix=".part", dir=target.parent
-    )
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(source, timeout=timeout) as r:
-            for block in iter(lambda: r.read(1 << 20), b""):
-                digest.update(block)
-                out.write(block)
+    digest = hashlib.sha256()
+    with atomic_writer(target) as out, urllib.request.urlopen(source, timeout=timeout) as r:
+        for block in iter(lambda: r.read(1 << 20), b""):
+            digest.update(block)
+            out.write(block)
         actual = digest.hexdigest()
-        if not actual.startswith(sha256_prefix):
+        if not actual.startswith(sha256_prefix):  # raising here keeps the file from the name
             raise WeightsError(
                 f"downloaded {source}: sha256 {actual[:16]}... does not start with "
                 f"{sha256_prefix}; not saved"
             )
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     say(f"saved {target} (sha256 {actual[:16]}...)")
     return target

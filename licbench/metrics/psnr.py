@@ -33,11 +33,11 @@ def psnr_y(original: np.ndarray, decoded: np.ndarray) -> float:
 
     Luma is ``0.2126·R + 0.7152·G + 0.0722·B`` of the 8-bit RGB values, in floating point (not
     quantised), so it is a property of the RGB images, whatever colour space a codec used inside.
-    The weights come from the one colour module every codec shares.
+    The weights come from the one colour module every codec shares (``licbench.core.colour``).
     """
     import numpy as np
 
-    from licbench.codecs.external.colour import luma
+    from licbench.core.colour import luma
 
     if original.shape != decoded.shape:
         raise ValueError(f"shape mismatch: original {original.shape}, decoded {decoded.shape}")

@@ -163,13 +163,13 @@ def test_one_run_over_bad_inputs(tmp_path, monkeypatch):
 )
 def test_conversions_are_lossless(tmp_path, mode, note):
     from licbench.bench.images import load_image
+    from licbench.core.files import file_sha256
     from licbench.datasets import ImageRef
-    from licbench.datasets.verify import sha256_file
 
     rgb = Image.fromarray(np.random.default_rng(3).integers(0, 255, (9, 7, 3), dtype=np.uint8))
     source = rgb.quantize(32) if mode == "P" else rgb.convert("RGBA")
     path = tmp_path / "x.png"
     source.save(path)
-    loaded = load_image(ImageRef("x.png", path, sha256_file(path)))
+    loaded = load_image(ImageRef("x.png", path, file_sha256(path)))
     assert np.array_equal(loaded.array, np.asarray(source.convert("RGB")))
     assert loaded.notes and loaded.notes[0].startswith(note)

@@ -7,7 +7,6 @@ drop side files (logs, reconstructions, stats) leave nothing behind.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import tempfile
@@ -24,6 +23,7 @@ from licbench.codecs.external.tools import (
     run,
     version_text,
 )
+from licbench.core.files import file_sha256
 
 if TYPE_CHECKING:  # numpy and the picture files only when coding: version() needs neither
     import numpy as np
@@ -33,14 +33,6 @@ _PREFIX = struct.Struct(">HH")
 
 def _format_number(value: float, integer: bool) -> str:
     return str(int(round(value))) if integer else f"{value:.10g}"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ExternalCodec(Codec):
@@ -154,7 +146,7 @@ class ExternalCodec(Codec):
                 if not path.is_file():
                     raise CodecSpecError(f"{d.name}: {name}={value}: no such file")
                 value = str(path)
-                self.param_files[name] = _sha256(path)
+                self.param_files[name] = file_sha256(path)
             self.params[name] = value
 
     # ------------------------------------------------------------------ identity

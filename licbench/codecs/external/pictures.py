@@ -1,9 +1,9 @@
 """The files a command-line codec reads and writes: PNG/PPM, raw planar YUV and Y4M.
 
-RGB ↔ YCbCr happens here in Python (``colour``), never inside the tool, so every YUV codec uses
-the same conversion as the published anchors. Raw YUV files are planar (all Y, then Cb, then Cr),
-8-bit samples as bytes and deeper ones as little-endian 16-bit words, as VTM, x265 and ffmpeg's
-``rawvideo`` read them.
+RGB ↔ YCbCr happens here in Python (:mod:`licbench.core.colour`), never inside the tool, so
+every YUV codec uses the same conversion as the published anchors. Raw YUV files are planar
+(all Y, then Cb, then Cr), 8-bit samples as bytes and deeper ones as little-endian 16-bit words,
+as VTM, x265 and ffmpeg's ``rawvideo`` read them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from licbench.codecs.external import colour
 from licbench.codecs.external.definition import YUV
+from licbench.core import colour
 
 
 def coded_size(width: int, height: int, yuv: YUV) -> tuple[int, int]:

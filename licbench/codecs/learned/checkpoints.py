@@ -42,12 +42,10 @@ rate weight (larger = fewer bits); ``order=lmbda`` / ``order=name`` force a rule
 
 from __future__ import annotations
 
-import hashlib
 import numbers
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +55,7 @@ import torch
 from torch import Tensor, nn
 
 from licbench.codecs.learned.latent_codec import DERIVED_BUFFERS
+from licbench.core.files import atomic_writer, file_sha256
 
 CHECKPOINT_FORMAT = "licbench.learned-checkpoint"
 CHECKPOINT_FORMAT_VERSION = 1
@@ -98,14 +97,6 @@ class CheckpointError(ValueError):
         self.missing = sorted(missing)
         self.unexpected = sorted(unexpected)
         self.mismatched = sorted(mismatched)
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_checkpoint(path: str | os.PathLike[str], *, mmap: bool = False) -> Any:
@@ -256,15 +247,8 @@ def save_checkpoint(
         "metadata": _plain(dict(metadata or {}), "metadata"),
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_writer(path) as f:
+        torch.save(payload, f)
     return path
 
 

@@ -42,7 +42,6 @@ import compressai
 import numpy as np
 import torch
 
-from licbench.bench.environment import cpu_model
 from licbench.codecs.base import Availability, Codec, CodecSpecError
 from licbench.codecs.learned import bitstream
 from licbench.codecs.learned.checkpoints import (
@@ -57,6 +56,7 @@ from licbench.codecs.learned.configs import ARCHS, create_model
 from licbench.codecs.learned.latency import StageTimer, make_stage_timer
 from licbench.codecs.learned.model import PAD_MODE, PAD_MULTIPLE, LearnedCompressionModel, pad_image
 from licbench.codecs.learned.tiling import TILE_MULTIPLE, check_tile
+from licbench.core.machine import cpu_model
 
 #: tile=auto tiles images whose padded area exceeds this many pixels (2 Mi: 2048×1024; untiled
 #: peaks stay below ~5 GB, as they grow by 1.4–1.8 GB per Mpx above the model's ~1 GB) ...

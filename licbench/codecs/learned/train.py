@@ -36,6 +36,7 @@ from licbench.codecs.learned.cca_loss import (
 from licbench.codecs.learned.checkpoints import load_weights, read_checkpoint, save_checkpoint
 from licbench.codecs.learned.configs import create_model
 from licbench.codecs.learned.model import LearnedCompressionModel
+from licbench.core.files import atomic_writer
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
 #: evaluation sets: training on them would make every licbench number on them meaningless
@@ -195,9 +196,8 @@ class Trainer:
         }
         save_checkpoint(path, self.model, lmbda=self.config.lmbda, metadata=info)
         state_path = path.with_name(path.name + ".state")
-        tmp = state_path.with_name(state_path.name + ".tmp")
-        torch.save(self.state(), tmp)
-        tmp.replace(state_path)
+        with atomic_writer(state_path) as f:
+            torch.save(self.state(), f)
         return path
 
     def resume(self, path: str | Path) -> None:

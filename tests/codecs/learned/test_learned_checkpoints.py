@@ -15,12 +15,12 @@ from licbench.codecs.learned.checkpoints import (
     CHECKPOINT_FORMAT,
     CheckpointError,
     check_state_dict,
-    file_sha256,
     load_weights,
     normalize_state_dict,
     read_checkpoint,
     save_checkpoint,
 )
+from licbench.core.files import file_sha256
 
 KEYS_TSV = Path(__file__).resolve().parents[4] / "shared" / "reference" / "cca-state-dict-keys.tsv"
 needs_tsv = pytest.mark.skipif(not KEYS_TSV.exists(), reason="cca-state-dict-keys.tsv absent")

@@ -1,5 +1,9 @@
 """RGB ↔ YCbCr as the published anchors do it, written once for every codec and metric.
 
+It lives in ``core`` because codecs (the YUV files of command-line tools) and metrics (psnr-y's
+luma) both need it and neither may import the other. It imports numpy at the top: only code
+that handles pixels imports this module (a re-run that computes nothing never does).
+
 The anchors that learned-compression papers compare against (CompressAI's VTM, HM and AV1 runs)
 convert 8-bit RGB to full-range YCbCr with the ITU-R BT.709 weights, code it 4:4:4 and measure
 PSNR back on RGB. This module reproduces that conversion bit for bit (float32 arithmetic in the

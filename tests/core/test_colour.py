@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from licbench.codecs.external import colour
+from licbench.core import colour
 
 # (R, G, B) -> hand-computed full-range BT.709 YCbCr on the 0..255 scale:
 #   Y = .2126 R + .7152 G + .0722 B
