@@ -221,7 +221,7 @@ def test_garbage_from_a_codec_fails_only_its_own_jobs(tmp_path, small_folder):
         assert len(bad) == 2 and len(good) == 4 and all(r.ok for r in good)
         for record in bad:
             assert record.error.startswith(
-                f"{small_folder / record.image}: {codec} at quality 13 failed {text} (runner.py:"
+                f"{small_folder / record.image}: {codec} at quality 13 failed {text} (job_body.py:"
             ), record.error
 
 

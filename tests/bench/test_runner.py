@@ -4,8 +4,9 @@ import hashlib
 
 import pytest
 
+from licbench.bench.job_body import run_job
 from licbench.bench.jobs import plan_jobs
-from licbench.bench.runner import execute, run_job
+from licbench.bench.runner import execute
 from licbench.bench.store import Store
 from licbench.codecs import create_codec
 from licbench.datasets import ImageRef, load_dataset

@@ -1,36 +1,20 @@
-"""Where jobs run: this process, a supervised pool of local processes, or a Dask cluster.
+"""``LocalExecutor`` (``--executor local``, the default): a supervised pool of local processes.
 
-An :class:`Executor` takes jobs and yields one :class:`~licbench.bench.store.Record` per job, in
-the order they finish; :func:`licbench.bench.runner.execute` commits each one as it arrives. The
-executors never write to the store: results always travel back to the one parent process.
+Worker processes (forked where the platform allows: they start in milliseconds and see every
+codec registered before the run) supervised by the parent, which hands out small batches of
+consecutive jobs (image-major, so a worker's image cache hits) and is told when each job starts.
+That makes every failure belong to one job:
 
-``LocalExecutor`` (``--executor local``, the default)
-    Worker processes (forked where the platform allows: they start in milliseconds and see every
-    codec registered before the run) supervised by the parent, which hands out small batches of
-    consecutive jobs (image-major, so a worker's image cache hits) and is told when each job
-    starts. That makes every failure belong to one job:
+* a codec that raises, or returns garbage, fails its own job (:func:`run_job` checks);
+* a worker process that dies (segfault, ``os._exit``, ``abort``, the OOM killer) takes only the
+  job it was running: that job is retried once alone in a fresh worker, and if it kills that
+  worker too it gets an error row saying how the process died; the jobs it had queued go back to
+  the queue untouched;
+* a job that runs longer than ``timeout`` seconds (``--timeout``) gets an error row, and its
+  worker is killed (SIGKILL) and replaced. A hang is not retried: it would hang again.
 
-    * a codec that raises, or returns garbage, fails its own job (:func:`run_job` checks);
-    * a worker process that dies (segfault, ``os._exit``, ``abort``, the OOM killer) takes only
-      the job it was running: that job is retried once alone in a fresh worker, and if it kills
-      that worker too it gets an error row saying how the process died; the jobs it had queued
-      go back to the queue untouched;
-    * a job that runs longer than ``timeout`` seconds (``--timeout``) gets an error row, and its
-      worker is killed (SIGKILL) and replaced. A hang is not retried: it would hang again.
-
-    Workers die with the parent (``PR_SET_PDEATHSIG`` on Linux, and they poll the parent's pid),
-    so a ``kill -9`` of a run leaves no orphans computing for nobody.
-
-``DaskExecutor`` (``--executor dask [--scheduler ADDRESS]``)
-    The same jobs as Dask tasks on a ``LocalCluster`` (loopback only) or an existing cluster. Each
-    task runs its batch through a one-process ``LocalExecutor`` *inside* the Dask worker (a
-    sandbox process), so crashes, hangs and garbage are handled exactly as locally and never take
-    a Dask worker down. Records stream back with ``as_completed``. Image files must be readable
-    at the same path on every worker (each job checks the sha256 it was planned with).
-
-``InlineExecutor``
-    Runs jobs in this process, one after another: for debugging (breakpoints work) and for
-    callers that must not start processes. No isolation and no timeout.
+Workers die with the parent (``PR_SET_PDEATHSIG`` on Linux, and they poll the parent's pid), so
+a ``kill -9`` of a run leaves no orphans computing for nobody.
 """
 
 from __future__ import annotations
@@ -39,97 +23,24 @@ import contextlib
 import functools
 import importlib.util
 import logging
-import math
 import os
-import queue as queue_module
 import signal
 import sys
 import time
-from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from licbench.bench.images import DEFAULT_MAX_PIXELS
+from licbench.bench.executors.base import Executor, ExecutorError, WorkerSettings, batch_size
+from licbench.bench.job_body import failed_record, run_job
 from licbench.bench.jobs import Job
-from licbench.bench.runner import failed_record, run_job
 from licbench.bench.store import Record
-
-#: the default of ``--timeout``: seconds one job may take before its worker is killed
-DEFAULT_TIMEOUT = 600.0
-#: the most jobs handed to a worker at once (fewer near the end of a run, to balance the tail)
-MAX_BATCH = 8
 
 _log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
-
-
-class ExecutorError(RuntimeError):
-    """An executor that cannot run jobs at all (workers die on start-up, no cluster, ...)."""
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    """What every worker needs to know besides the job: limits, the same for every job."""
-
-    #: seconds one job may run before its worker is killed; None or 0 for no limit
-    timeout: float | None = DEFAULT_TIMEOUT
-    #: images with more pixels are refused before decoding (``--max-pixels``)
-    max_pixels: int = DEFAULT_MAX_PIXELS
-
-
-def batch_size(remaining: int, workers: int, largest: int = MAX_BATCH) -> int:
-    """How many queued jobs to hand out at once: large early, single jobs at the end.
-
-    A batch saves round trips and keeps one image on one worker; a quarter of the per-worker
-    share, capped, keeps the last batches small so that no worker idles while another finishes
-    a long batch (guided self-scheduling).
-    """
-    return max(1, min(largest, remaining // max(1, 4 * workers)))
-
-
-class Executor(ABC):
-    """Runs jobs somewhere and yields each job's record as it finishes."""
-
-    name: ClassVar[str]
-
-    def __init__(self, settings: WorkerSettings | None = None) -> None:
-        self.settings = settings or WorkerSettings()
-
-    @abstractmethod
-    def run(self, jobs: Sequence[Job]) -> Iterator[Record]:
-        """Yield exactly one record per job, in completion order.
-
-        If the caller stops iterating early, jobs in flight are abandoned (their workers are
-        stopped); nothing is written anywhere by the executor itself.
-        """
-
-    def close(self) -> None:  # noqa: B027 (most executors hold nothing)
-        """Release workers, clusters and connections. Safe to call twice."""
-
-    def __enter__(self) -> Executor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class InlineExecutor(Executor):
-    """Jobs one after another in this process (no isolation, no timeout)."""
-
-    name = "inline"
-
-    def run(self, jobs: Sequence[Job]) -> Iterator[Record]:
-        for job in jobs:
-            yield run_job(job, max_pixels=self.settings.max_pixels)
-
-
-# --------------------------------------------------------------------------------------------
-# local process pool
-# --------------------------------------------------------------------------------------------
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -459,200 +370,3 @@ class LocalExecutor(Executor):
             f"did not finish within {timeout:g} s (--timeout); its worker process was killed "
             "and replaced",
         )
-
-
-# --------------------------------------------------------------------------------------------
-# Dask
-# --------------------------------------------------------------------------------------------
-
-
-class _Sandbox:
-    """A one-process LocalExecutor inside a Dask worker, driven from its own lasting thread.
-
-    The thread matters: Linux's parent-death signal follows the *thread* that started a process,
-    and Dask's task threads may come and go; this one lives as long as the Dask worker.
-    """
-
-    def __init__(self, settings: WorkerSettings) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.settings = settings
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="licbench-sandbox")
-        # spawn, not fork: a Dask worker has several threads, and forking those is unsafe
-        self.executor = LocalExecutor(1, settings, start_method="spawn")
-
-    def run(self, batch: list[Job]) -> list[Record]:
-        return self.thread.submit(lambda: list(self.executor.run(batch))).result()
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.thread.submit(self.executor.close).result(timeout=30)
-        self.thread.shutdown(wait=False)
-
-
-_sandboxes: queue_module.LifoQueue[_Sandbox] = queue_module.LifoQueue()
-
-
-def _dask_task(batch: list[Job], settings: WorkerSettings) -> list[Record]:
-    """The Dask task: run ``batch`` in a sandbox process of this Dask worker (one per thread)."""
-    try:
-        sandbox = _sandboxes.get_nowait()
-    except queue_module.Empty:
-        sandbox = _Sandbox(settings)
-    if sandbox.settings != settings:
-        sandbox.close()
-        sandbox = _Sandbox(settings)
-    try:
-        return sandbox.run(batch)
-    finally:
-        _sandboxes.put(sandbox)
-
-
-class DaskExecutor(Executor):
-    """Jobs as Dask tasks, on a new loopback ``LocalCluster`` or the cluster at ``scheduler``."""
-
-    name = "dask"
-
-    def __init__(
-        self,
-        scheduler: str | None = None,
-        workers: int | None = None,
-        settings: WorkerSettings | None = None,
-    ) -> None:
-        super().__init__(settings)
-        self.scheduler = scheduler
-        self.workers = workers or os.cpu_count() or 1
-        self._cluster: Any = None
-        self._client: Any = None
-
-    def _connect(self) -> Any:
-        if self._client is not None:
-            return self._client
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:
-            raise ExecutorError(
-                f"--executor dask needs dask.distributed: pip install 'dask[distributed]' ({exc})"
-            ) from exc
-        try:
-            if self.scheduler:
-                self._client = Client(self.scheduler, timeout="30s")
-            else:
-                self._cluster = LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    worker_dashboard_address=None,
-                )
-                self._client = Client(self._cluster)
-        except OSError as exc:
-            self.close()
-            where = self.scheduler or "a local cluster"
-            raise ExecutorError(f"cannot connect to the Dask scheduler at {where}: {exc}") from exc
-        return self._client
-
-    def cluster_workers(self) -> int:
-        client = self._connect()
-        return max(1, len(client.scheduler_info().get("workers", {})))
-
-    def run(self, jobs: Sequence[Job]) -> Iterator[Record]:
-        from distributed import as_completed
-
-        client = self._connect()
-        workers = self.cluster_workers()
-        queue: deque[Job] = deque(jobs)
-        pending: dict[Any, list[Job]] = {}
-        finished = as_completed()
-
-        def submit(batch: list[Job]) -> None:
-            future = client.submit(_dask_task, batch, self.settings, pure=False)
-            pending[future] = batch
-            finished.add(future)
-
-        def submit_next() -> None:
-            if queue:
-                size = batch_size(len(queue), workers)
-                submit([queue.popleft() for _ in range(min(size, len(queue)))])
-
-        # a bounded window of tasks: memory stays flat on huge grids, batches shrink at the end
-        for _ in range(2 * workers):
-            submit_next()
-        try:
-            for future in finished:
-                batch = pending.pop(future)
-                try:
-                    records = future.result()
-                except Exception as exc:  # the task itself was lost (its Dask worker died, ...)
-                    records = []
-                    if len(batch) > 1:
-                        for job in batch:  # each alone, so one bad job cannot take the others
-                            submit([job])
-                    else:
-                        records = [
-                            failed_record(
-                                batch[0], f"its Dask task failed: {type(exc).__name__}: {exc}"
-                            )
-                        ]
-                yield from records
-                submit_next()
-        finally:
-            for future in pending:
-                future.cancel()
-
-    def close(self) -> None:
-        if self._client is not None:
-            with contextlib.suppress(Exception):
-                self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            with contextlib.suppress(Exception):
-                self._cluster.close()
-            self._cluster = None
-
-
-#: the executors ``--executor`` accepts
-EXECUTORS: dict[str, type[Executor]] = {"local": LocalExecutor, "dask": DaskExecutor}
-
-
-def make_executor(
-    kind: str = "local",
-    *,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> Executor:
-    """The executor named by ``--executor`` with the run's options; nothing starts until used.
-
-    Raises ValueError for a combination that cannot work (unknown kind, ``scheduler`` without
-    Dask, a negative timeout, ...), with a message meant for the user.
-    """
-    if kind not in EXECUTORS:
-        raise ValueError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
-    if scheduler and kind != "dask":
-        raise ValueError("--scheduler needs --executor dask")
-    if timeout is not None and (math.isnan(timeout) or timeout < 0):
-        raise ValueError(f"--timeout must be a positive number of seconds, got {timeout}")
-    if max_pixels < 1:
-        raise ValueError(f"--max-pixels must be at least 1, got {max_pixels}")
-    settings = WorkerSettings(timeout=timeout or None, max_pixels=max_pixels)
-    workers = workers or os.cpu_count() or 1
-    if kind == "dask":
-        return DaskExecutor(scheduler, workers, settings)
-    return LocalExecutor(workers, settings)
-
-
-__all__ = [
-    "DEFAULT_TIMEOUT",
-    "EXECUTORS",
-    "DaskExecutor",
-    "Executor",
-    "ExecutorError",
-    "InlineExecutor",
-    "LocalExecutor",
-    "WorkerSettings",
-    "batch_size",
-    "make_executor",
-]
