@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from licbench.codecs.base import Availability
+from licbench.core.availability import Availability
 from licbench.metrics import lpips as _lpips
 from licbench.metrics.base import Metric
 from licbench.metrics.ms_ssim import ms_ssim_rgb
