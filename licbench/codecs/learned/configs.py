@@ -27,12 +27,12 @@ from __future__ import annotations
 import fnmatch
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from licbench.codecs.learned.latent_config import LatentConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from licbench.codecs.learned.model import LearnedCompressionModel
-
-HyperSupport = Literal["full", "slice"]
 
 
 def proportional_slices(channels: int, count: int, power: float) -> tuple[int, ...]:
@@ -46,33 +46,6 @@ def proportional_slices(channels: int, count: int, power: float) -> tuple[int, .
     if min(sizes) < 1:
         raise ValueError(f"{count} slices of {channels} channels leave an empty slice: {sizes}")
     return tuple(sizes)
-
-
-@dataclass(frozen=True)
-class LatentConfig:
-    """The channel-wise autoregressive latent codec shared by all three architectures.
-
-    ``hyper_support``: ``"full"`` gives every slice network all M hyper means (or scales) — CCA;
-    ``"slice"`` gives it only the hyper channels of its own slice — ConvNeXt-/SwinT-ChARM.
-    ``max_support``: ``None`` lets slice i see all earlier slices; ``k`` only the first ``k`` of
-    them (the Minnen–Singh convention, ``y_hat_slices[:k]``).
-    """
-
-    latent_channels: int
-    hyper_channels: int
-    slices: tuple[int, ...]
-    hyper_support: HyperSupport = "full"
-    max_support: int | None = None
-    lrp: bool = True
-    scale_min: float = 0.11
-    scale_max: float = 256.0
-    scale_levels: int = 64
-
-    def __post_init__(self) -> None:
-        if sum(self.slices) != self.latent_channels:
-            raise ValueError(f"slices {self.slices} do not add up to {self.latent_channels}")
-        if self.hyper_support not in ("full", "slice"):
-            raise ValueError(f"hyper_support must be 'full' or 'slice', not {self.hyper_support!r}")
 
 
 @dataclass(frozen=True)

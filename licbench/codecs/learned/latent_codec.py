@@ -46,7 +46,7 @@ from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from torch import Tensor, nn
 
-from licbench.codecs.learned.configs import LatentConfig
+from licbench.codecs.learned.latent_config import LatentConfig
 
 #: builds a slice network: (kind "mean" | "scale" | "lrp", slice index, in channels, out channels)
 ParamNetFactory = Callable[[str, int, int, int], nn.Module]
