@@ -38,7 +38,9 @@ from licbench.codecs import (
 )
 from licbench.datasets import load_dataset
 from licbench.metrics import DEFAULT_METRICS, METRICS, metric_availability
+from licbench.metrics.bd_methods import DEFAULT_METHOD
 from licbench.paths import default_store
+from licbench.results.summary import RunSummary
 
 if TYPE_CHECKING:  # at run time bd_rate comes through __getattr__ (it needs scipy)
     from licbench.metrics.bdrate import bd_rate
@@ -56,11 +58,11 @@ class RunResult:
     out: Path
     store: Path
     counts: dict[str, int]
-    summary: dict[str, Any]
+    summary: RunSummary
 
     @property
     def all_failed(self) -> bool:
-        return self.counts["total"] > 0 and self.summary["jobs_failed"] == self.counts["total"]
+        return self.counts["total"] > 0 and self.summary.jobs_failed == self.counts["total"]
 
 
 def default_codecs() -> list[CodecSpec]:
@@ -105,7 +107,7 @@ def run(
     store: str | Path | None = None,
     workers: int | None = None,
     metrics: Sequence[str] = DEFAULT_METRICS,
-    method: str = "pchip",
+    method: str = DEFAULT_METHOD,
     progress: bool = True,
     target_bpp: Sequence[float] | None = None,
     references: Sequence[str] = (),
@@ -205,15 +207,42 @@ def run(
                 manifest, codec_objects, images, jobs, targets, result_store, job_executor
             )
             manifest.save(out_dir)
+        _visual_crops(manifest, jobs, result_store, out_dir)
         fingerprint = outputs_fingerprint(manifest, result_store)
-    summary = current_summary(out_dir, fingerprint)
-    if summary is None:
-        from licbench.reports.outputs import write_outputs
-
+    stamped = current_summary(out_dir, fingerprint)
+    if stamped is None:
         forget_outputs(out_dir)
-        summary = write_outputs(out_dir)
-        remember_outputs(out_dir, fingerprint, summary)
+        summary = _write_outputs(out_dir, None)
+        remember_outputs(out_dir, fingerprint, summary.to_json())
+    else:
+        summary = RunSummary.from_json(stamped, str(out_dir / "summary.json"))
     return RunResult(out_dir, store_path, counts, summary)
+
+
+def _visual_crops(manifest: RunManifest, jobs, store: Store, out_dir: Path) -> int:
+    """Choose the report's crops and store the missing ones (the report only reads them)."""
+    from licbench.bench.visual import compute_crops, plan_visual
+
+    extra = None
+    if manifest.target_choices:
+        from licbench.bench.rate_target import chosen_job_keys
+
+        extra = store.get(chosen_job_keys(manifest.target_choices))
+    plan = plan_visual(manifest, store.get(job.key for job in jobs), extra)
+    if plan != manifest.visual:
+        manifest.visual = plan
+        manifest.save(out_dir)
+    return compute_crops(manifest, plan, store)
+
+
+def _write_outputs(folder: Path, store: Path | None) -> RunSummary:
+    """Write a run's outputs; the published curves it names are loaded here, above both the
+    references and the reports, which do not import each other."""
+    from licbench.references import reference_curve
+    from licbench.reports.outputs import write_outputs
+
+    names = RunManifest.load(folder).references
+    return write_outputs(folder, store, [reference_curve(name) for name in names])
 
 
 def _target_rates(manifest, codecs, images, jobs, targets, store, executor) -> int:
@@ -246,12 +275,10 @@ def _warm_up() -> None:
     import licbench.reports.outputs  # noqa: F401
 
 
-def report(folder: str | Path, store: str | Path | None = None) -> dict[str, Any]:
+def report(folder: str | Path, store: str | Path | None = None) -> RunSummary:
     """Rebuild a run's outputs from the store (after a change to the report, or a resumed run)."""
-    from licbench.reports.outputs import write_outputs
-
     forget_outputs(Path(folder))
-    return write_outputs(Path(folder), Path(store) if store else None)
+    return _write_outputs(Path(folder), Path(store) if store else None)
 
 
 def __getattr__(name: str) -> Any:

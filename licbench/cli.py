@@ -44,6 +44,16 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # every default and choice comes from where it is defined: the API and the registries
+    from licbench.api import DEFAULT_ANCHOR, DEFAULT_DATASET
+    from licbench.bench.executors import DEFAULT_TIMEOUT, EXECUTORS
+    from licbench.bench.images import DEFAULT_MAX_PIXELS
+    from licbench.codecs.learned.configs import ARCHS
+    from licbench.metrics import DEFAULT_METRICS, METRICS
+    from licbench.metrics.bd_methods import DEFAULT_METHOD, METHODS
+    from licbench.reports import check as gate
+
+    config_names = sorted({name for arch in ARCHS.values() for name in arch.configs})
     parser = argparse.ArgumentParser(
         prog="licbench",
         description="Benchmark image codecs on real bitstreams: bpp, PSNR, MS-SSIM, BD-rate.",
@@ -51,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run codecs over a dataset and write a report")
-    run.add_argument("--dataset", default="kodak-sample", help="NAME or folder:PATH")
+    run.add_argument(
+        "--dataset",
+        default=DEFAULT_DATASET,
+        help=f"NAME or folder:PATH (default {DEFAULT_DATASET})",
+    )
     run.add_argument(
         "--codecs",
         nargs="+",
@@ -60,16 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
         "available)",
     )
     run.add_argument("--qualities", type=_qualities, help="override the sweep, e.g. 10,30,50")
-    run.add_argument("--anchor", default="jpeg", help="BD-rate anchor codec (default jpeg)")
-    run.add_argument("--method", default="pchip", choices=["pchip", "akima", "cubic"])
+    run.add_argument(
+        "--anchor", default=DEFAULT_ANCHOR, help=f"BD-rate anchor codec (default {DEFAULT_ANCHOR})"
+    )
+    run.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS)
     run.add_argument("--out", help="output folder (default licbench-results/DATASET)")
     run.add_argument("--store", help="SQLite result store (default $LICBENCH_HOME/results.sqlite)")
     run.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="processes")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument(
         "--executor",
-        choices=["local", "dask"],
-        default="local",
+        choices=list(EXECUTORS),
+        default=next(iter(EXECUTORS)),
         help="where jobs run: local processes (default) or Dask workers",
     )
     run.add_argument(
@@ -82,13 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         type=_seconds,
         metavar="SECONDS",
-        help="a job running longer is stopped and its worker replaced (default 600; 0: never)",
+        help="a job running longer is stopped and its worker replaced "
+        f"(default {DEFAULT_TIMEOUT:g}; 0: never)",
     )
     run.add_argument(
         "--max-pixels",
         type=_positive_int,
         metavar="N",
-        help="images with more pixels are refused before decoding (default 100000000)",
+        help=f"images with more pixels are refused before decoding (default {DEFAULT_MAX_PIXELS})",
     )
     run.add_argument(
         "--target-bpp",
@@ -102,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         type=_names,
         metavar="NAME,...",
-        help="metrics to compute (default psnr-rgb,ms-ssim-rgb; also psnr-y, lpips-alex)",
+        help=f"metrics to compute (default {','.join(DEFAULT_METRICS)}; known: "
+        f"{', '.join(METRICS.names())})",
     )
     run.add_argument(
         "--reference",
@@ -145,23 +163,31 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--baseline", required=True, help="run folder or summary.json")
     check.add_argument("--candidate", required=True, help="run folder or summary.json")
     check.add_argument(
-        "--max-bd-rate", type=float, default=0.5, help="largest BD-rate allowed, %% (0.5)"
+        "--max-bd-rate",
+        type=float,
+        default=gate.DEFAULT_MAX_BD_RATE,
+        help=f"largest BD-rate allowed, %% ({gate.DEFAULT_MAX_BD_RATE:g})",
     )
     check.add_argument(
         "--max-bpp-increase",
         type=float,
-        default=1.0,
-        help="largest bpp increase at an equal quality setting, %% (1.0)",
+        default=gate.DEFAULT_MAX_BPP_INCREASE,
+        help=f"largest bpp increase at an equal quality setting, %% "
+        f"({gate.DEFAULT_MAX_BPP_INCREASE:g})",
     )
-    check.add_argument("--metric", default="psnr-rgb", help="BD-rate metric (psnr-rgb)")
+    check.add_argument(
+        "--metric",
+        default=gate.DEFAULT_METRIC,
+        help=f"BD-rate metric ({gate.DEFAULT_METRIC})",
+    )
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     check.add_argument("--json", metavar="PATH", help="write the comparison as JSON here")
 
     train = commands.add_parser(
         "train", help="train a learned codec (rate-distortion + CCA loss) on an image folder"
     )
-    train.add_argument("--arch", required=True, choices=["cca", "convnext-charm", "swint-charm"])
-    train.add_argument("--config", default="tiny", choices=["tiny", "paper"])
+    train.add_argument("--arch", required=True, choices=list(ARCHS))
+    train.add_argument("--config", default="tiny", choices=config_names)
     train.add_argument("--lmbda", type=float, required=True, help="λ of λ·255²·MSE + bpp")
     train.add_argument("--alpha", type=float, default=1.0, help="CCA-loss weight (0: off)")
     train.add_argument("--data", required=True, help="folder of training images")
@@ -210,25 +236,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
         **({"max_pixels": args.max_pixels} if args.max_pixels is not None else {}),
     )
     counts = result.counts
+    summary = result.summary
     print(
         f"{counts['total']} jobs: {counts['cached']} from the store, "
-        f"{counts['computed']} computed, {result.summary['jobs_failed']} failed"
+        f"{counts['computed']} computed, {summary.jobs_failed} failed"
     )
-    bd = result.summary["bd_rate"]
-    for codec, value in bd.get("psnr-rgb", {}).items():
-        print(f"  BD-rate (PSNR) of {codec} against {bd['anchor']}: {value:+.2f}%")
-    for reference, per_metric in result.summary.get("bd_rate_references", {}).items():
-        for codec, value in per_metric.get("psnr-rgb", {}).items():
-            print(f"  BD-rate (PSNR) of {codec} against {reference} (published): {value:+.2f}%")
-    targets = result.summary.get("target_bpp")
-    if targets:
+    for codec, value in summary.bd_rate.get("psnr-rgb").items():
+        print(f"  BD-rate (PSNR) of {codec} against {summary.anchor}: {value:+.2f}%")
+    if summary.references is not None:
+        for reference, per_metric in summary.references.bd.items():
+            for codec, value in per_metric.get("psnr-rgb", {}).items():
+                print(f"  BD-rate (PSNR) of {codec} against {reference} (published): {value:+.2f}%")
+    if summary.target_bpp is not None:
         print(f"rate targets: {counts.get('target_probes', 0)} probe jobs computed")
-        for codec, per_target in targets["codecs"].items():
+        for codec, per_target in summary.target_bpp.codecs.items():
             for target, entry in per_target.items():
+                psnr = entry.get("psnr-rgb")
                 print(
-                    f"  {codec} at {target} bpp: mean {entry['bpp']:.4f} bpp, "
-                    f"{entry.get('psnr-rgb', float('nan')):.2f} dB PSNR "
-                    f"({entry['at_target']}/{entry['images']} images at the target)"
+                    f"  {codec} at {target} bpp: mean {entry.bpp:.4f} bpp, "
+                    f"{psnr if psnr is not None else float('nan'):.2f} dB PSNR "
+                    f"({entry.at_target}/{entry.images} images at the target)"
                 )
     print(f"report: {result.out / 'report.html'}")
     return 1 if result.all_failed else 0

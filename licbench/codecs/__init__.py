@@ -74,12 +74,14 @@ def codec_info(name: str) -> CodecInfo:
     try:
         cls = CODECS.get(name)
     except ImportError as exc:
-        return CodecInfo(
-            name,
-            "",
-            Availability(False, f"cannot import: {exc}", "pip install 'licbench[all]'"),
-            CODECS.origin(name),
+        origin = CODECS.origin(name)
+        # a plugin's module is its package's to install; a built-in one is a dependency of ours
+        hint = (
+            f"reinstall the package that provides it ({origin.removeprefix('plugin ')})"
+            if origin.startswith("plugin ")
+            else "pip install --force-reinstall licbench (its dependencies provide this codec)"
         )
+        return CodecInfo(name, "", Availability(False, f"cannot import: {exc}", hint), origin)
     try:
         availability = cls.available()
     except Exception as exc:  # a broken plugin must not break the listing

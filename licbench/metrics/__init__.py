@@ -31,7 +31,14 @@ METRICS: Registry[Metric] = Registry("metric", "licbench.metrics")
 
 METRICS.register(
     "psnr-rgb",
-    Metric("psnr-rgb", True, "dB", "PSNR over R, G and B of the 8-bit images", psnr_rgb),
+    Metric(
+        "psnr-rgb",
+        True,
+        "dB",
+        "PSNR over R, G and B of the 8-bit images",
+        psnr_rgb,
+        label="PSNR RGB (dB)",
+    ),
 )
 METRICS.register(
     "ms-ssim-rgb",
@@ -42,6 +49,7 @@ METRICS.register(
         "MS-SSIM on RGB, pytorch-msssim, data range 255",
         ms_ssim_rgb,
         version="2",  # 2: CompressAI's tensor layout (values moved by <= 1.8e-7)
+        label="MS-SSIM RGB",
     ),
 )
 METRICS.register(
@@ -62,6 +70,7 @@ METRICS.register(
         "",
         "LPIPS v0.1, AlexNet backbone (lpips package), RGB scaled to [-1, 1]; lower is better",
         _lpips.lpips_alex,
+        label="LPIPS (AlexNet)",
         check=_lpips.availability,
     ),
 )

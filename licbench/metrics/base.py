@@ -26,10 +26,19 @@ class Metric:
     description: str
     compute: Callable[[np.ndarray, np.ndarray], float]
     version: str = "1"
+    #: how reports and plots name it (default: ``name (unit)``)
+    label: str = ""
     #: the values it can take, (low, high); ``math.inf`` for an open end (e.g. PSNR: (0, inf))
     range: tuple[float, float] = (-math.inf, math.inf)
     #: what it looks at: "RGB", "Y (BT.709, 10-bit)", ... (so "PSNR" never hides which planes)
     colour_space: str = "RGB"
+
+    @property
+    def display_label(self) -> str:
+        """What a table header or plot axis shows: the declared label, else ``name (unit)``."""
+        if self.label:
+            return self.label
+        return f"{self.name} ({self.unit})" if self.unit else self.name
 
     @property
     def identity(self) -> str:

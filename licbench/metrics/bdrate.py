@@ -39,6 +39,10 @@ from typing import Any, Literal
 import numpy as np
 from scipy.interpolate import Akima1DInterpolator, PchipInterpolator
 
+from licbench.metrics.bd_methods import METHODS
+from licbench.metrics.derived import transform_of
+from licbench.metrics.ms_ssim import to_decibels
+
 __all__ = [
     "METHODS",
     "BDRateWarning",
@@ -52,8 +56,6 @@ __all__ = [
 Method = Literal["pchip", "akima", "cubic"]
 ArrayLike = Sequence[float] | np.ndarray
 
-#: Interpolation methods understood by every function in this module.
-METHODS: tuple[str, ...] = ("pchip", "akima", "cubic")
 
 # Fewest points per curve each method can work with. The piecewise methods need two points (the
 # straight line through them); a cubic polynomial needs four, otherwise the least-squares fit is
@@ -303,16 +305,7 @@ def ms_ssim_to_db(value: float) -> float:
     """
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"MS-SSIM must lie in [0, 1] to convert to dB, got {value!r}")
-    if value == 1.0:
-        return math.inf
-    return -10.0 * math.log10(1.0 - value)
-
-
-# Metrics derived from another key when a result dict lacks them: name -> (source key, function).
-# An explicit table, so no behaviour depends on substrings of metric names.
-_DERIVED_METRICS: dict[str, tuple[str, Callable[[float], float]]] = {
-    "ms-ssim-rgb-db": ("ms-ssim-rgb", ms_ssim_to_db),
-}
+    return to_decibels(value)
 
 
 def _as_float(value: Any) -> float:
@@ -332,10 +325,11 @@ def _curve_from_results(
         raise ValueError(f"{which} results have no 'bpp' key (keys: {sorted(results)})")
 
     convert: Callable[[float], float] | None = None
+    derived = transform_of(metric)
     if metric in results:
         source = metric
-    elif metric in _DERIVED_METRICS and _DERIVED_METRICS[metric][0] in results:
-        source, convert = _DERIVED_METRICS[metric]
+    elif derived is not None and derived[0] in results:
+        source, convert = derived
     else:
         raise ValueError(f"{which} results have no {metric!r} values (keys: {sorted(results)})")
 
@@ -375,8 +369,8 @@ def bd_rate(
     ``results`` dict. Points whose bpp or metric value is None or NaN are dropped first, so a
     partially failed run still yields a number from the points that exist.
 
-    ``metric`` names the key to use. ``"ms-ssim-rgb-db"`` is derived from ``"ms-ssim-rgb"`` via
-    :func:`ms_ssim_to_db` when the dict does not carry it (points with MS-SSIM exactly 1 are
+    ``metric`` names the key to use. A derived series (:mod:`licbench.metrics.derived`, e.g.
+    ``"ms-ssim-rgb-db"``) is computed from its source when the dict does not carry it (points with MS-SSIM exactly 1 are
     dropped). Pass ``higher_is_better=False`` for metrics where lower is better; see
     :func:`bd_rate_curves` for the maths, the NaN/warning behaviour and the errors.
     """

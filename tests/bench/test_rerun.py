@@ -21,7 +21,7 @@ result = api.run({dataset!r}, ["jpeg"], qualities=[40, 80], out={out!r}, store={
                  workers=2, progress=False)
 heavy = sorted(m for m in {heavy!r} if m in sys.modules)
 print(json.dumps({{"counts": result.counts, "heavy": heavy,
-                   "failed": result.summary["jobs_failed"]}}))
+                   "failed": result.summary.jobs_failed}}))
 """
 
 # the same re-run as the command line makes it (what benchmarks/harness_vs_compressai.py times)
