@@ -38,12 +38,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licbench.bench.jobs import Job, codec_key, format_quality
 from licbench.bench.store import Record, Store
 from licbench.codecs import Codec
 from licbench.datasets import ImageRef
+
+if TYPE_CHECKING:
+    from licbench.bench.executors import Executor
 
 #: the continuous-quality search stops when the bracket is this fraction of the range
 CONTINUOUS_DIVISIONS = 1024
@@ -161,9 +164,6 @@ def make_job(codec: Codec, quality: float, image: ImageRef, metrics: Sequence[st
     return Job(codec.label, codec_key(codec), float(quality), image, tuple(metrics))
 
 
-ExecuteFn = Callable[[Sequence[Job], Store], dict[str, int]]
-
-
 def find_target_qualities(
     codecs: Sequence[Codec],
     images: Sequence[ImageRef],
@@ -172,9 +172,8 @@ def find_target_qualities(
     store: Store,
     *,
     known: Mapping[tuple[str, str], Mapping[float, float]] | None = None,
-    execute_jobs: ExecuteFn | None = None,
     workers: int = 1,
-    executor: Any = None,
+    executor: Executor | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, dict[str, Any]]]], dict[str, int]]:
     """Search every (codec, image, target); returns (choices, counts).
 
@@ -187,24 +186,16 @@ def find_target_qualities(
     Probes run through :func:`licbench.bench.runner.execute` on ``executor`` (an open
     :class:`~licbench.bench.executors.Executor`, left open), else on one pool of ``workers``
     local processes kept for all rounds (so workers start, and import their libraries, once).
-    ``execute_jobs(jobs, store) -> counts`` replaces all of that (tests).
     """
+    from licbench.bench.executors import LocalExecutor
+    from licbench.bench.runner import execute
+
     owned = None
-    if execute_jobs is None:
-        from licbench.bench.runner import execute
+    if executor is None:
+        executor = owned = LocalExecutor(workers)
 
-        if executor is None:
-            try:
-                from licbench.bench.executors import LocalExecutor
-            except ImportError:  # an older runner: a pool per round
-                pass
-            else:
-                executor = owned = LocalExecutor(workers)
-
-        def execute_jobs(jobs: Sequence[Job], result_store: Store) -> dict[str, int]:
-            if executor is None:
-                return execute(jobs, result_store, workers=workers, progress=False)
-            return execute(jobs, result_store, executor=executor, progress=False)
+    def execute_jobs(jobs: Sequence[Job], result_store: Store) -> dict[str, int]:
+        return execute(jobs, result_store, executor=executor, progress=False)
 
     try:
         return _search_all(codecs, images, metrics, targets, store, known or {}, execute_jobs)
@@ -220,7 +211,7 @@ def _search_all(
     targets: Sequence[float],
     store: Store,
     known: Mapping[tuple[str, str], Mapping[float, float]],
-    execute_jobs: ExecuteFn,
+    execute_jobs: Callable[[Sequence[Job], Store], dict[str, int]],
 ) -> tuple[dict[str, dict[str, dict[str, dict[str, Any]]]], dict[str, int]]:
     for target in targets:
         if not (target > 0 and math.isfinite(target)):

@@ -9,16 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from licbench.core.files import file_sha256
 from licbench.datasets.base import DatasetError
-
-
-def check_sha256(path: Path, expected: str, *, label: str | None = None) -> str:
-    """Return the file's sha256, or raise :class:`DatasetError` naming it and both sums."""
-    actual = file_sha256(path)
-    if actual != expected.lower():
-        raise sha256_mismatch(label or str(path), expected, actual)
-    return actual
 
 
 def sha256_mismatch(subject: str, expected: str, actual: str) -> DatasetError:

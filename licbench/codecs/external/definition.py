@@ -66,7 +66,7 @@ import hashlib
 import re
 import string
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,6 @@ class Definition:
     decode: Step
     yuv: YUV
     timeout: float = 600.0
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def _fail(path: Path, message: str) -> DefinitionError:
@@ -462,7 +461,6 @@ def parse_definition(text: str, path: Path) -> Definition:
         decode=decode,
         yuv=yuv,
         timeout=float(timeout),
-        raw=data,
     )
 
 
