@@ -45,11 +45,9 @@ class Planes:
 
     yuv: Any
     rgb: Any
-
-    @property
-    def y(self) -> Any:
-        """The Y plane as a 1×1×H×W tensor in [0, 1]."""
-        return self.yuv[:, 0:1]
+    #: the Y plane as its own contiguous 1×1×H×W tensor: a view into ``yuv`` (batch stride 3·H·W)
+    #: sends the depthwise convolutions off oneDNN's fast path
+    y: Any
 
     def codes(self, plane: int) -> np.ndarray:
         """Plane 0, 1 or 2 (Y, U, V) as integer 10-bit code values (float64 array, HxW)."""
@@ -69,14 +67,14 @@ def to_planes(image: np.ndarray) -> Planes:
 
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
-    rgb = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float()[None]
+    rgb = torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1)[None]
     rgb = _round(rgb / 255.0)
     r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
     y = KR * r + KG * g + KB * b
     u = (b - y) / U_DIVISOR + 0.5
     v = (r - y) / V_DIVISOR + 0.5
     yuv = _round(torch.stack([y, u, v], 1).clamp(0.0, 1.0))
-    return Planes(yuv=yuv, rgb=rgb)
+    return Planes(yuv=yuv, rgb=rgb.contiguous(), y=yuv[:, 0:1].contiguous())
 
 
 #: (image object, CRC32 of its bytes, planes), most recent last

@@ -1,0 +1,135 @@
+"""What the JPEG AI metric set costs, as a ratio to PSNR + MS-SSIM, on the Kodak JPEG sweep.
+
+For every Kodak image and every quality of licbench's ``jpeg`` sweep, in one process and in one
+go, the image is encoded and decoded once and then, on the same decoded picture and one after the
+other, a worker's job body is timed with
+
+* the default set (``psnr-rgb``, ``ms-ssim-rgb``), and
+* ``--metrics jpeg-ai`` (the seven JPEG AI metrics plus PSNR-Y/U/V/YUV),
+
+each measured as the job computes it: the metrics of one job in a row, the 10-bit conversion made
+once per image of the job (the conversion cache is emptied between jobs). The two sets alternate
+image by image, so a change in the machine's load falls on both alike. It prints the totals, the
+metrics-only ratio (goal ≤ 3×), the whole-job ratio (encode + decode + metrics), the time per
+metric, and the load average before and after (a ratio, never an absolute gate).
+
+    python benchmarks/jpeg_ai_metric_cost.py [--kodak DIR] [--images N] [--threads T] [--json F]
+
+KODAK is ``--kodak``, else ``$LICBENCH_MIRROR/kodak``, else ``../shared/datasets/kodak``.
+``--threads`` sets torch's intra-op threads (default 1: one job per core, as a worker runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kodak_folder(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    mirror = os.environ.get("LICBENCH_MIRROR")
+    if mirror and (Path(mirror) / "kodak").is_dir():
+        return Path(mirror) / "kodak"
+    return ROOT.parent / "shared" / "datasets" / "kodak"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kodak", help="folder with kodim01.png ... kodim24.png")
+    parser.add_argument("--images", type=int, default=24, help="first N images (default 24)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--json", help="write the figures to this file")
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    import licbench
+    from licbench.metrics import METRIC_GROUPS, METRICS, metric_availability, yuv10
+
+    torch.set_num_threads(args.threads)
+    folder = kodak_folder(args.kodak)
+    paths = sorted(folder.glob("kodim*.png"))[: args.images]
+    if not paths:
+        print(f"no Kodak images in {folder}", file=sys.stderr)
+        return 2
+    sets = {"psnr+ms-ssim": ("psnr-rgb", "ms-ssim-rgb"), "jpeg-ai": METRIC_GROUPS["jpeg-ai"]}
+    for name in sets["jpeg-ai"]:
+        status = metric_availability(name)
+        if not status.ok:
+            print(f"{name} is unavailable: {status.reason} ({status.hint})", file=sys.stderr)
+            return 2
+    codec = licbench.create_codec("jpeg")
+    qualities = list(codec.qualities)
+
+    def job(original: np.ndarray, decoded: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+        yuv10.clear_cache()  # each job converts its own two images, as a fresh worker job does
+        spent = {}
+        for name in names:
+            start = time.perf_counter()
+            METRICS.get(name)(original, decoded)
+            spent[name] = time.perf_counter() - start
+        return spent
+
+    load_before = os.getloadavg()
+    warm = np.asarray(Image.open(paths[0]).convert("RGB"))  # imports and first-call set-up
+    for names in sets.values():
+        job(warm, codec.decode(codec.encode(warm, 50)), names)
+
+    coding = 0.0
+    per_metric = {set_name: {name: 0.0 for name in names} for set_name, names in sets.items()}
+    pairs = 0
+    for path in paths:
+        original = np.asarray(Image.open(path).convert("RGB"))
+        for quality in qualities:
+            start = time.perf_counter()
+            decoded = codec.decode(codec.encode(original, quality))
+            coding += time.perf_counter() - start
+            pairs += 1
+            for set_name, names in sets.items():
+                for name, seconds in job(original, decoded, names).items():
+                    per_metric[set_name][name] += seconds
+        print(f"{path.name}: {pairs} decoded images so far", file=sys.stderr)
+    load_after = os.getloadavg()
+
+    totals = {set_name: sum(spent.values()) for set_name, spent in per_metric.items()}
+    base, jpeg_ai = totals["psnr+ms-ssim"], totals["jpeg-ai"]
+    result = {
+        "images": len(paths),
+        "qualities": qualities,
+        "decoded_images": pairs,
+        "torch_threads": args.threads,
+        "encode_decode_s": coding,
+        "metrics_s": totals,
+        "metrics_ratio": jpeg_ai / base,
+        "job_ratio": (coding + jpeg_ai) / (coding + base),
+        "per_metric_ms_per_image": {
+            set_name: {name: 1000 * s / pairs for name, s in spent.items()}
+            for set_name, spent in per_metric.items()
+        },
+        "load_average_before_after": [load_before[0], load_after[0]],
+    }
+    print(f"{pairs} decoded images ({len(paths)} Kodak × {len(qualities)} JPEG qualities)")
+    print(f"encode + decode        {coding:8.2f} s")
+    print(f"psnr + ms-ssim         {base:8.2f} s")
+    print(f"jpeg-ai set            {jpeg_ai:8.2f} s")
+    print(f"ratio, metrics only    {result['metrics_ratio']:8.2f} ×   (goal ≤ 3×)")
+    print(f"ratio, whole job       {result['job_ratio']:8.2f} ×")
+    for set_name, spent in result["per_metric_ms_per_image"].items():
+        print(f"  {set_name}: " + ", ".join(f"{n} {ms:.1f} ms" for n, ms in spent.items()))
+    print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
