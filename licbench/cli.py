@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     from licbench.bench.executors import DEFAULT_TIMEOUT, EXECUTORS
     from licbench.bench.images import DEFAULT_MAX_PIXELS
     from licbench.codecs.learned.configs import ARCHS
+    from licbench.codecs.learned.train_config import TrainConfig
     from licbench.metrics import DEFAULT_METRICS, METRICS
     from licbench.metrics.bd_methods import DEFAULT_METHOD, METHODS
     from licbench.reports import check as gate
@@ -187,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a learned codec (rate-distortion + CCA loss) on an image folder"
     )
     train.add_argument("--arch", required=True, choices=list(ARCHS))
-    train.add_argument("--config", default="tiny", choices=config_names)
+    train.add_argument("--config", default=TrainConfig.default_config, choices=config_names)
     train.add_argument("--lmbda", type=float, required=True, help="λ of λ·255²·MSE + bpp")
     train.add_argument("--alpha", type=float, default=1.0, help="CCA-loss weight (0: off)")
     train.add_argument("--data", required=True, help="folder of training images")
@@ -196,12 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="checkpoint file to write")
     train.add_argument("--resume", help="continue from this checkpoint (and its .state file)")
     train.add_argument("--init", help="warm start from this checkpoint's weights")
-    train.add_argument("--batch-size", type=_positive_int, default=8)
-    train.add_argument("--crop", type=_positive_int, default=256, help="multiple of 64")
-    train.add_argument("--lr", type=float, default=1e-4)
-    train.add_argument("--val-every", type=_positive_int, default=500)
-    train.add_argument("--save-every", type=_positive_int, default=500)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--batch-size", type=_positive_int, default=TrainConfig.batch_size)
+    train.add_argument(
+        "--crop", type=_positive_int, default=TrainConfig.crop, help="multiple of 64"
+    )
+    train.add_argument("--lr", type=float, default=TrainConfig.lr)
+    train.add_argument("--val-every", type=_positive_int, default=TrainConfig.val_every)
+    train.add_argument("--save-every", type=_positive_int, default=TrainConfig.save_every)
+    train.add_argument("--seed", type=int, default=TrainConfig.seed)
     train.add_argument("--threads", type=_positive_int, help="torch threads")
     train.add_argument("--no-progress", action="store_true")
 
@@ -361,7 +364,8 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from licbench.codecs.learned.train import TrainConfig, train
+    from licbench.codecs.learned.train import train
+    from licbench.codecs.learned.train_config import TrainConfig
 
     if args.crop % 64:
         raise _Usage(f"--crop {args.crop} is not a multiple of 64")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,34 +36,12 @@ from licbench.codecs.learned.cca_loss import (
 from licbench.codecs.learned.checkpoints import load_weights, read_checkpoint, save_checkpoint
 from licbench.codecs.learned.configs import create_model
 from licbench.codecs.learned.model import LearnedCompressionModel
+from licbench.codecs.learned.train_config import TrainConfig
 from licbench.core.files import atomic_writer
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm")
 #: evaluation sets: training on them would make every licbench number on them meaningless
 FORBIDDEN_TRAINING_SETS = ("kodak", "clic", "tecnick")
-
-
-@dataclass
-class TrainConfig:
-    arch: str
-    config: str
-    lmbda: float
-    alpha: float
-    data: str
-    val: str | None
-    steps: int
-    out: str
-    batch_size: int = 8
-    crop: int = 256
-    lr: float = 1e-4
-    aux_lr: float = 1e-3
-    clip: float = 1.0
-    lr_drop_at: float = 0.9
-    val_every: int = 500
-    val_images: int = 8
-    save_every: int = 500
-    seed: int = 0
-    threads: int | None = None
 
 
 def image_files(folder: str | Path) -> list[Path]:
