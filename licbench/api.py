@@ -37,7 +37,7 @@ from licbench.codecs import (
     parse_codec_specs,
 )
 from licbench.datasets import load_dataset
-from licbench.metrics import DEFAULT_METRICS, METRICS, metric_availability
+from licbench.metrics import DEFAULT_METRICS, METRICS, expand_metric_names, metric_availability
 from licbench.metrics.bd_methods import DEFAULT_METHOD
 from licbench.paths import default_store
 from licbench.results.summary import RunSummary
@@ -148,6 +148,7 @@ def run(
     anchor_spec = CodecSpec.parse(anchor)
     if str(anchor_spec) not in {str(s) for s in specs}:
         specs = [anchor_spec, *specs]
+    metrics = expand_metric_names(metrics)  # a group name (jpeg-ai) stands for its members
     for metric in metrics:
         if metric not in METRICS:
             raise UsageError(f"unknown metric {metric!r}; known: {', '.join(METRICS.names())}")

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     from licbench.bench.images import DEFAULT_MAX_PIXELS
     from licbench.codecs.learned.configs import ARCHS
     from licbench.codecs.learned.train_config import TrainConfig
-    from licbench.metrics import DEFAULT_METRICS, METRICS
+    from licbench.metrics import DEFAULT_METRICS, METRIC_GROUPS, METRICS
     from licbench.metrics.bd_methods import DEFAULT_METHOD, METHODS
     from licbench.reports import check as gate
 
@@ -120,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         type=_names,
         metavar="NAME,...",
-        help=f"metrics to compute (default {','.join(DEFAULT_METRICS)}; known: "
-        f"{', '.join(METRICS.names())})",
+        help=f"metrics or metric groups to compute (default {','.join(DEFAULT_METRICS)}; "
+        f"groups: {', '.join(METRIC_GROUPS)}; metrics: {', '.join(METRICS.names())})",
     )
     run.add_argument(
         "--reference",

@@ -17,7 +17,7 @@ import pandas as pd
 
 from licbench.bench.manifest import RunManifest
 from licbench.bench.store import Record
-from licbench.metrics import column_name
+from licbench.metrics import JPEG_AI_HEADLINE, column_name
 from licbench.metrics.derived import derived_from, series_names
 from licbench.results.compare import compare
 from licbench.results.curve import Curve
@@ -143,7 +143,25 @@ def bd_table(
             result = compare(curves[anchor], curve, metric, method)
             table.warnings.extend(f"{codec} {metric}: {m}" for m in result.messages())
             table.values[metric][codec] = result.value
+    for name, members in HEADLINE_GROUPS.items():
+        if set(members) <= set(metrics):
+            table.aggregates[name] = {
+                codec: _mean_or_nan([table.values[m].get(codec) for m in members])
+                for codec in curves
+                if codec != anchor and anchor in curves
+            }
     return table
+
+
+#: groups whose mean BD-rate is a headline figure, with the metrics averaged
+HEADLINE_GROUPS = {"jpeg-ai": JPEG_AI_HEADLINE}
+
+
+def _mean_or_nan(values: Sequence[float | None]) -> float:
+    """The mean when every value is a number (a mean over fewer metrics would mislead)."""
+    if any(v is None or math.isnan(v) for v in values):
+        return math.nan
+    return sum(values) / len(values)  # type: ignore[arg-type]
 
 
 def _median_iqr(values: Sequence[float | None]) -> tuple[float, float]:

@@ -45,6 +45,8 @@ class BDTable:
     #: metric → codec → percent
     values: dict[str, dict[str, float]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: name → codec → percent: means over a set of metrics (``jpeg-ai``: its seven metrics)
+    aggregates: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def get(self, metric: str) -> dict[str, float]:
         return self.values.get(metric, {})
@@ -58,9 +60,12 @@ class BDTable:
         return [w for w in self.warnings if w.startswith(prefix)]
 
     def to_json(self) -> dict[str, Any]:
-        return {"anchor": self.anchor, "method": self.method, "warnings": self.warnings} | {
+        data = {"anchor": self.anchor, "method": self.method, "warnings": self.warnings} | {
             metric: dict(per_codec) for metric, per_codec in self.values.items()
         }
+        if self.aggregates:
+            data["aggregates"] = self.aggregates
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> BDTable:
@@ -68,13 +73,18 @@ class BDTable:
         values = {
             str(metric): {str(c): _number(v) for c, v in _mapping(per, f"bd_rate.{metric}").items()}
             for metric, per in data.items()
-            if metric not in ("anchor", "method", "warnings")
+            if metric not in ("anchor", "method", "warnings", "aggregates")
+        }
+        aggregates = {
+            str(name): {str(c): _number(v) for c, v in _mapping(per, f"aggregates.{name}").items()}
+            for name, per in _mapping(data.get("aggregates") or {}, "bd_rate.aggregates").items()
         }
         return cls(
             anchor=str(data.get("anchor") or ""),
             method=str(data.get("method") or "pchip"),
             values=values,
             warnings=[str(w) for w in data.get("warnings") or []],
+            aggregates=aggregates,
         )
 
 
