@@ -207,10 +207,7 @@ def test_core_imports_nothing_of_licbench():
 def test_imports_point_down_the_stack():
     found = violations()
     new = sorted(
-        why
-        for key, whys in found.items()
-        if key not in KNOWN_UNTIL_RESULTS_LAYER
-        for why in whys
+        why for key, whys in found.items() if key not in KNOWN_UNTIL_RESULTS_LAYER for why in whys
     )
     assert not new, "imports up the stack or across a layer:\n" + "\n".join(new)
 

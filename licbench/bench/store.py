@@ -184,7 +184,8 @@ class Store:
         with self._connection:
             self._connection.execute("BEGIN IMMEDIATE")
             self._connection.execute(
-                "INSERT OR REPLACE INTO crops (key, box, png, note, created) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO crops (key, box, png, note, created) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (key, box, png, note, time.time()),
             )
 

@@ -52,6 +52,7 @@ def __getattr__(name: str) -> Any:
         return getattr(manifest, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 DATASETS: Registry[DatasetFactory] = Registry("dataset", "licbench.datasets")
 
 
@@ -107,9 +108,7 @@ def list_datasets(pattern: str = "*") -> list[str]:
     return DATASETS.names(pattern)
 
 
-def fetch(
-    name: str, *, progress: bool = True, allow_partial: bool = False
-) -> list[ImageRef]:
+def fetch(name: str, *, progress: bool = True, allow_partial: bool = False) -> list[ImageRef]:
     """Get a dataset's verified images into the cache (``licbench datasets fetch NAME``)."""
     from licbench.datasets.manifest import ManifestDataset
 

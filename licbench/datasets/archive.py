@@ -71,7 +71,7 @@ def member_selector(
             return None
         if not name.startswith(prefix):
             return None
-        rest = name[len(prefix):]
+        rest = name[len(prefix) :]
         if not rest or not fnmatch.fnmatchcase(rest, pattern):
             return None
         return rest
@@ -92,7 +92,10 @@ def _zip_members(zf: zipfile.ZipFile) -> Iterator[_Member]:
         else:
             kind = "special file"
         yield _Member(
-            info.filename, kind == "directory", kind == "file", kind,
+            info.filename,
+            kind == "directory",
+            kind == "file",
+            kind,
             lambda info=info: zf.open(info),
         )
 

@@ -104,19 +104,26 @@ def download_file(
         total = int(length) if length and length.isdigit() else None
         try:
             return store_stream(
-                response, dest, sha256=sha256, size=size, label=label, progress=progress,
+                response,
+                dest,
+                sha256=sha256,
+                size=size,
+                label=label,
+                progress=progress,
                 total=total,
             )
-        except (urllib.error.URLError, http.client.HTTPException, TimeoutError,
-                ConnectionError) as exc:
+        except (
+            urllib.error.URLError,
+            http.client.HTTPException,
+            TimeoutError,
+            ConnectionError,
+        ) as exc:
             raise DownloadError(f"{label}: download of {url} failed: {exc}") from exc
     finally:
         response.close()
 
 
-def copy_file(
-    src: Path, dest: Path, *, sha256: str | None = None, label: str | None = None
-) -> str:
+def copy_file(src: Path, dest: Path, *, sha256: str | None = None, label: str | None = None) -> str:
     """Copy ``src`` into the cache at ``dest`` atomically, verifying the copied bytes."""
     with open(src, "rb") as stream:
         return store_stream(stream, dest, sha256=sha256, label=label or str(src))

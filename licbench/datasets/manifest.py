@@ -36,13 +36,33 @@ LOCATIONS = ("download", "package")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 _TOP_KEYS = {
-    "schema", "name", "description", "license", "homepage", "citation", "verification",
-    "verification_note", "count", "location", "package_dir", "mirror_aliases", "pattern",
-    "dimensions", "archive", "files",
+    "schema",
+    "name",
+    "description",
+    "license",
+    "homepage",
+    "citation",
+    "verification",
+    "verification_note",
+    "count",
+    "location",
+    "package_dir",
+    "mirror_aliases",
+    "pattern",
+    "dimensions",
+    "archive",
+    "files",
 }
 _FILE_KEYS = {"name", "url", "sha256", "size", "width", "height"}
 _ARCHIVE_KEYS = {
-    "url", "format", "sha256", "size", "member_prefix", "member_pattern", "exclude", "note",
+    "url",
+    "format",
+    "sha256",
+    "size",
+    "member_prefix",
+    "member_pattern",
+    "exclude",
+    "note",
 }
 _DIMENSION_KEYS = {"sizes", "min_side", "max_side"}
 
@@ -198,9 +218,7 @@ class Manifest:
         if location == "package":
             if not manifest.package_dir or not manifest.names_known:
                 raise fail("location 'package' needs 'package_dir' and every file listed")
-        elif archive is None and not (
-            manifest.names_known and all(f.url for f in files)
-        ):
+        elif archive is None and not (manifest.names_known and all(f.url for f in files)):
             raise fail("needs an [archive] or a 'url' for every file")
         return manifest
 
@@ -342,7 +360,8 @@ class ManifestDataset(Dataset):
             if entry is not None and entry.width and entry.height:
                 expected = (entry.width, entry.height)
                 problem = (
-                    None if (width, height) == expected
+                    None
+                    if (width, height) == expected
                     else f"is {width}x{height}, expected {expected[0]}x{expected[1]}"
                 )
             else:
@@ -375,8 +394,9 @@ class ManifestDataset(Dataset):
         looked: list[str] = []
         if self.manifest.location == "package":
             looked.append(f"package data {cache} (reinstall licbench if files are missing)")
-            found = {n: self._verify(n, p, where="package") for n, p in
-                     self._candidates(cache).items()}
+            found = {
+                n: self._verify(n, p, where="package") for n, p in self._candidates(cache).items()
+            }
             return self._result(found, looked, allow_partial)
 
         looked.append(f"cache {cache} (${DATA_ENV} sets its root)")
@@ -434,8 +454,12 @@ class ManifestDataset(Dataset):
             assert entry.url is not None  # the schema check guarantees it
             try:
                 _download.download_file(
-                    entry.url, dest, sha256=entry.sha256, size=entry.size,
-                    label=f"{self.name}/{entry.name} from {entry.url}", progress=progress,
+                    entry.url,
+                    dest,
+                    sha256=entry.sha256,
+                    size=entry.size,
+                    label=f"{self.name}/{entry.name} from {entry.url}",
+                    progress=progress,
                 )
             except _download.DownloadError as exc:
                 # one failure is enough to know the network is not there: do not wait
@@ -458,8 +482,12 @@ class ManifestDataset(Dataset):
         try:
             try:
                 _download.download_file(
-                    spec.url, archive, sha256=spec.sha256, size=spec.size,
-                    label=f"{self.name} archive from {spec.url}", progress=progress,
+                    spec.url,
+                    archive,
+                    sha256=spec.sha256,
+                    size=spec.size,
+                    label=f"{self.name} archive from {spec.url}",
+                    progress=progress,
                 )
             except _download.DownloadError as exc:
                 looked.append(f"network: {exc}")
@@ -468,8 +496,7 @@ class ManifestDataset(Dataset):
             for path in safe_extract(archive, staging / "extracted", select=select):
                 name = path.relative_to(staging / "extracted").as_posix()
                 wanted = (
-                    self._entry(name) is not None if self.manifest.names_known
-                    else "/" not in name
+                    self._entry(name) is not None if self.manifest.names_known else "/" not in name
                 )
                 if name in found or not wanted:
                     continue

@@ -80,9 +80,7 @@ def butteraugli(original: np.ndarray, decoded: np.ndarray) -> float:
         paths = [Path(folder) / "original.png", Path(folder) / "decoded.png"]
         for path, image in zip(paths, (original, decoded), strict=True):
             Image.fromarray(image).save(path, compress_level=1)
-        done = subprocess.run(
-            [tool, *map(str, paths)], capture_output=True, text=True, timeout=600
-        )
+        done = subprocess.run([tool, *map(str, paths)], capture_output=True, text=True, timeout=600)
     if done.returncode != 0 or not done.stdout.split():
         raise RuntimeError(f"butteraugli failed: {(done.stderr or done.stdout).strip()[-500:]}")
     return float(done.stdout.split()[0])

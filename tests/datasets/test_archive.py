@@ -49,7 +49,8 @@ def test_plain_zip_extracts(tmp_path: Path):
     archive = make_zip(tmp_path / "ok.zip", [GOOD, ("set/sub/b.png", b"b", None)])
     out = safe_extract(archive, tmp_path / "out")
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in out) == [
-        "set/a.png", "set/sub/b.png",
+        "set/a.png",
+        "set/sub/b.png",
     ]
     assert (tmp_path / "out" / "set" / "a.png").read_bytes() == b"a"
 
@@ -102,8 +103,12 @@ def test_tar_refuses_unsafe_members(tmp_path: Path, member, reason):
 def test_plain_tar_extracts_with_selector(tmp_path: Path):
     archive = make_tar(
         tmp_path / "ok.tar",
-        [("T/RGB/x_001.png", b"1"), ("T/RGB/x_002.png", b"2"), ("T/GRAY/g.png", b"g"),
-         ("T/RGB/notes.txt", b"n")],
+        [
+            ("T/RGB/x_001.png", b"1"),
+            ("T/RGB/x_002.png", b"2"),
+            ("T/GRAY/g.png", b"g"),
+            ("T/RGB/notes.txt", b"n"),
+        ],
     )
     out = safe_extract(archive, tmp_path / "out", select=member_selector("T/RGB/", "*.png"))
     assert sorted(p.name for p in out) == ["x_001.png", "x_002.png"]
@@ -135,8 +140,15 @@ def test_not_an_archive(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("name", "safe"),
-    [("a/b.png", True), ("a/..b.png", True), ("../a", False), ("/a", False), ("", False),
-     ("a/../../b", False), ("D:\\x", False)],
+    [
+        ("a/b.png", True),
+        ("a/..b.png", True),
+        ("../a", False),
+        ("/a", False),
+        ("", False),
+        ("a/../../b", False),
+        ("D:\\x", False),
+    ],
 )
 def test_unsafe_reason(name: str, safe: bool):
     assert (unsafe_reason(name) is None) is safe

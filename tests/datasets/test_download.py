@@ -33,8 +33,12 @@ class FakeServer:
 
 def test_kodak_download_verifies_and_fills_the_cache(shared_mirror, tmp_path, monkeypatch):
     base = "http://r0k.us/graphics/kodak/kodak/"
-    server = FakeServer({f"{base}kodim{i:02d}.png": shared_mirror / "kodak" / f"kodim{i:02d}.png"
-                         for i in range(1, 25)})
+    server = FakeServer(
+        {
+            f"{base}kodim{i:02d}.png": shared_mirror / "kodak" / f"kodim{i:02d}.png"
+            for i in range(1, 25)
+        }
+    )
     monkeypatch.setattr(download, "open_url", server)
     refs = fetch("kodak", progress=False)
     assert len(refs) == 24 and len(server.requested) == 24

@@ -20,19 +20,32 @@ def test_recursion_extensions_and_names(tmp_path: Path, png):
     root = tmp_path / "imgs"
     png(root / "b.png", seed=1)
     png(root / "sub" / "deeper" / "c.PNG", seed=2)
-    for rel in ("a.JPG", "sub/x.jpeg", "sub/y.webp", "t.tif", "u.TIFF", "v.bmp", "w.ppm",
-                "z.pgm"):
+    for rel in ("a.JPG", "sub/x.jpeg", "sub/y.webp", "t.tif", "u.TIFF", "v.bmp", "w.ppm", "z.pgm"):
         _touch(root / rel, rel.encode())
-    for rel in ("notes.txt", "raw.dng", "sub/.hidden.png", ".git/obj.png", "__MACOSX/._b.png",
-                "sub/._c.png"):
+    for rel in (
+        "notes.txt",
+        "raw.dng",
+        "sub/.hidden.png",
+        ".git/obj.png",
+        "__MACOSX/._b.png",
+        "sub/._c.png",
+    ):
         _touch(root / rel)
 
     refs = load_dataset(f"folder:{root}").images()
     names = [r.name for r in refs]
     assert names == sorted(names)
     assert names == [
-        "a.JPG", "b.png", "sub/deeper/c.PNG", "sub/x.jpeg", "sub/y.webp", "t.tif", "u.TIFF",
-        "v.bmp", "w.ppm", "z.pgm",
+        "a.JPG",
+        "b.png",
+        "sub/deeper/c.PNG",
+        "sub/x.jpeg",
+        "sub/y.webp",
+        "t.tif",
+        "u.TIFF",
+        "v.bmp",
+        "w.ppm",
+        "z.pgm",
     ]
     for ref in refs:
         assert ref.path == root / ref.name

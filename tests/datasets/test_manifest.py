@@ -40,8 +40,9 @@ def test_kodak_sample_is_bundled_and_verified(monkeypatch):
 # -- kodak from the shared mirror ---------------------------------------------------------------
 
 
-def test_kodak_from_mirror_then_from_cache(shared_mirror: Path, offline_and_isolated: Path,
-                                           monkeypatch):
+def test_kodak_from_mirror_then_from_cache(
+    shared_mirror: Path, offline_and_isolated: Path, monkeypatch
+):
     monkeypatch.setenv("LICBENCH_MIRROR", str(shared_mirror))
     refs = load_dataset("kodak").images(download=False)
     assert len(refs) == 24
@@ -189,7 +190,7 @@ def test_mirror_alias_is_read(tmp_path, png, monkeypatch):
     root = tmp_path / "mirror"
     png(root / "tiny-sample" / "a.png", seed=1)
     monkeypatch.setenv("LICBENCH_MIRROR", str(root))
-    body = UNNAMED.replace('count = 3', 'count = 3\nmirror_aliases = ["tiny-sample"]')
+    body = UNNAMED.replace("count = 3", 'count = 3\nmirror_aliases = ["tiny-sample"]')
     dataset = ManifestDataset(write_manifest(tmp_path / "tiny.toml", body))
     with pytest.warns(UserWarning, match="1 of 3"):
         refs = dataset.images(download=False, allow_partial=True)

@@ -79,7 +79,13 @@ def test_describe_rows_never_fetch():
     assert folder["verification"] == "none (in-house folder)" and folder["count"] is None
     for name in list_datasets():
         assert set(ds.describe(name)) >= {
-            "name", "description", "count", "verification", "source", "license", "cached",
+            "name",
+            "description",
+            "count",
+            "verification",
+            "source",
+            "license",
+            "cached",
         }
 
 

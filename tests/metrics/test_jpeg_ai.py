@@ -55,7 +55,13 @@ def available(name: str) -> None:
 
 def test_group_and_headline() -> None:
     assert JPEG_AI_HEADLINE == (
-        "ms-ssim-y", "vif-y", "nlpd-y", "iw-ssim-y", "psnr-hvs-y", "fsim-rgb", "vmaf-y"
+        "ms-ssim-y",
+        "vif-y",
+        "nlpd-y",
+        "iw-ssim-y",
+        "psnr-hvs-y",
+        "fsim-rgb",
+        "vmaf-y",
     )
     assert JPEG_AI[:7] == JPEG_AI_HEADLINE
     assert set(JPEG_AI[7:]) == {"psnr-y10", "psnr-u", "psnr-v", "psnr-yuv"}
@@ -223,6 +229,7 @@ def test_iw_ssim_y_against_jpeg_ai_value(pair) -> None:
 
 def test_fsim_rgb_against_jpeg_ai_iqa_pytorch(pair, monkeypatch) -> None:
     available("fsim-rgb")
+
     # IQA-pytorch 0.1 calls torch.rfft/torch.ifft (gone since torch 1.8); JPEG AI's framework
     # carries a copy with exactly these calls moved to torch.fft, which these stand-ins reproduce
     def rfft(x, signal_ndim, onesided=False):

@@ -413,7 +413,7 @@ def parse_definition(text: str, path: Path) -> Definition:
 
     # every placeholder must be known, and names must not shadow each other
     if quality.parameter == "quality" and quality.larger != "more-bytes":
-        raise _fail(path, "quality.parameter: name the tool's own parameter (e.g. \"qp\")")
+        raise _fail(path, 'quality.parameter: name the tool\'s own parameter (e.g. "qp")')
     own = [] if quality.parameter == "quality" else [quality.parameter]
     names = [*BUILTIN_PLACEHOLDERS, *own, *tools, *params]
     duplicates = {n for n in names if names.count(n) > 1}

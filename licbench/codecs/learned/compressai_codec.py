@@ -160,8 +160,11 @@ class CompressAICodec(Codec):
                 self._files = zoo.require_pretrained(self.model_name, metric)
             except zoo.MissingWeightsError as exc:
                 raise CodecUnavailableError(
-                    Availability(False, f"compressai: {exc}",
-                                 f"run `{zoo.FETCH_COMMAND}` on a connected machine")
+                    Availability(
+                        False,
+                        f"compressai: {exc}",
+                        f"run `{zoo.FETCH_COMMAND}` on a connected machine",
+                    )
                 ) from None
             self.qualities = tuple(self._files)
 
@@ -328,8 +331,14 @@ class CompressAICodec(Codec):
             )
         return container.pack(
             container.Container(
-                self.model_name, self._tags[q], q, height, width, PAD_MULTIPLE,
-                out["shape"], out["strings"],
+                self.model_name,
+                self._tags[q],
+                q,
+                height,
+                width,
+                PAD_MULTIPLE,
+                out["shape"],
+                out["strings"],
             )
         )
 
@@ -390,4 +399,3 @@ class CompressAICodec(Codec):
             env["device_name"] = torch.cuda.get_device_name(self.device)
             env["cuda"] = str(torch.version.cuda)
         return env
-

@@ -135,9 +135,7 @@ def state_dict_mismatch(model: Any, state_dict: Mapping[str, Any]) -> tuple[list
     return missing, unexpected, mismatched
 
 
-def mismatch_error(
-    model: Any, mismatch: tuple[list, list, list], source: str
-) -> CheckpointError:
+def mismatch_error(model: Any, mismatch: tuple[list, list, list], source: str) -> CheckpointError:
     missing, unexpected, mismatched = mismatch
     cls = type(model)
     message = f"{source} does not fit {cls.__module__}.{cls.__qualname__}:"

@@ -49,8 +49,9 @@ def test_import_path_and_factory_are_codecs(user_package: Path) -> None:
 
 
 def test_a_module_without_the_api_is_refused_by_name(user_package: Path) -> None:
-    with pytest.raises(CodecSpecError, match="tinypkg.models.NoAPI has no compress and no "
-                       "decompress method"):
+    with pytest.raises(
+        CodecSpecError, match="tinypkg.models.NoAPI has no compress and no decompress method"
+    ):
         create_codec("compressai:model=tinypkg.models:NoAPI,weights=random")
     with pytest.raises(CodecSpecError, match="cannot import it"):
         create_codec("compressai:model=tinypkg.nothere:TinyNet,weights=random")

@@ -28,11 +28,17 @@ def make(strings, shape=(3, 5), **kw) -> Container:
 def test_layout_is_the_documented_one() -> None:
     data = container.pack(make([[b"yy"], [b"z"]], shape=(2, 300), model="m"))
     assert data == (
-        b"LZ" + bytes([1, 3])  # magic, version, rate point
-        + bytes([1]) + b"m" + TAG  # name length, name, weights tag
+        b"LZ"
+        + bytes([1, 3])  # magic, version, rate point
+        + bytes([1])
+        + b"m"
+        + TAG  # name length, name, weights tag
         + bytes([45, 70, 6])  # height, width, log2(64)
         + bytes([2, 2, 1, 2, 1, 0xAC, 0x02])  # shape: list of 2 ints, 300 as a varint
-        + bytes([2, 2, 2, 1, 0, 2]) + b"yy" + bytes([2, 1, 0, 1]) + b"z"  # [[b"yy"], [b"z"]]
+        + bytes([2, 2, 2, 1, 0, 2])
+        + b"yy"
+        + bytes([2, 1, 0, 1])
+        + b"z"  # [[b"yy"], [b"z"]]
     )
     assert container.overhead(data) == len(data) - 3
 

@@ -105,9 +105,7 @@ def test_air_gapped_machine_copies_from_the_mirror(
     assert ow.read_record()[NAMES[2]]["source"] == str(tmp_path / "mirror" / "cca" / NAMES[2])
 
 
-def test_offline_failure_is_one_line_naming_what_to_copy_where(
-    home: Path, tmp_path: Path
-) -> None:
+def test_offline_failure_is_one_line_naming_what_to_copy_where(home: Path, tmp_path: Path) -> None:
     with pytest.raises(ow.OfficialWeightsError) as caught:
         ow.fetch_cca_weights(report=None, base_url=(tmp_path / "nowhere").as_uri())
     message = str(caught.value)
