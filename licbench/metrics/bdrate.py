@@ -371,8 +371,8 @@ def bd_rate(
 
     ``metric`` names the key to use. A derived series (:mod:`licbench.metrics.derived`, e.g.
     ``"ms-ssim-rgb-db"``) is computed from its source when the dict does not carry it (points
-    with MS-SSIM exactly 1 are dropped). Pass ``higher_is_better=False`` for metrics where lower is better; see
-    :func:`bd_rate_curves` for the maths, the NaN/warning behaviour and the errors.
+    with MS-SSIM exactly 1 are dropped). Pass ``higher_is_better=False`` for metrics where lower
+    is better; see :func:`bd_rate_curves` for the maths, the NaN/warning behaviour and the errors.
     """
     ra, da = _curve_from_results(anchor, metric, "anchor")
     rt, dt = _curve_from_results(test, metric, "test")
