@@ -124,7 +124,9 @@ class Complexity:
                     "hyper_synthesis": p["hyper_synthesis"],
                     "context": p["context"],
                     "bottleneck": p["bottleneck"],
-                    "total": p["hyper_analysis"] + p["hyper_synthesis"] + p["context"]
+                    "total": p["hyper_analysis"]
+                    + p["hyper_synthesis"]
+                    + p["context"]
                     + p["bottleneck"],
                 },
                 "other": p["other"],
@@ -296,6 +298,33 @@ def model_complexity(
     return measure_complexity(model, height, width, peak_memory=peak_memory)
 
 
+def codec_complexity(
+    codec: Any,
+    height: int,
+    width: int,
+    *,
+    quality: float | None = None,
+    peak_memory: Mapping[str, Any] | None = None,
+) -> Complexity:
+    """Complexity of a learned codec's model at one rate point (default: its highest).
+
+    A licbench codec (``arch`` and ``config``) is counted on a model built on the meta device:
+    no checkpoint is read, and every rate point has the same architecture. Any other codec with
+    a ``model(quality)`` method (the ``compressai`` codec) is counted on that model, whose size
+    may change with quality (CompressAI's zoo widens N and M at its top qualities); the highest
+    rate point gives the largest figure.
+    """
+    from licbench.codecs.learned.configs import ARCHS
+
+    arch, config = getattr(codec, "arch", None), getattr(codec, "config", None)
+    if arch in ARCHS and isinstance(config, str):
+        return model_complexity(arch, config, height, width, peak_memory=peak_memory)
+    if not callable(getattr(codec, "model", None)):
+        raise TypeError(f"{type(codec).__name__} is not a learned codec (no model(quality))")
+    q = quality if quality is not None else max(codec.qualities)
+    return measure_complexity(codec.model(q), height, width, peak_memory=peak_memory)
+
+
 # ---------------------------------------------------------------------------- peak memory
 
 
@@ -371,8 +400,12 @@ def measure_peak_memory(
             args = json.dumps([spec, operation, height, width, quality, bitstream])
             code = f"import json, {__name__} as m; m._child(*json.loads({args!r}))"
             done = subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                timeout=timeout, check=False,
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
+                check=False,
             )
             if done.returncode != 0:
                 tail = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -49,8 +49,13 @@ def test_cca_parts_match_the_official_state_dict_part_by_part() -> None:
     assert params["analysis"] == official["g_a"]
     assert params["hyper_analysis"] == official["h_a"]
     assert params["hyper_synthesis"] == official["h_mean_s"] + official["h_scale_s"]
-    context = ("mean_NAF_transforms", "scale_NAF_transforms", "mean_cc_transforms",
-               "scale_cc_transforms", "lrp_transforms")
+    context = (
+        "mean_NAF_transforms",
+        "scale_NAF_transforms",
+        "mean_cc_transforms",
+        "scale_cc_transforms",
+        "lrp_transforms",
+    )
     assert params["context"] == sum(official[k] for k in context)
     assert params["total"] == sum(official.values())
 
@@ -153,6 +158,26 @@ def test_compressai_mean_scale_and_autoregressive_context() -> None:
     context = 25 * m * 2 * m + 4 * m * 640 + 640 * 512 + 512 * 2 * m
     assert autoregressive.macs["context"] == context * 256 * 256 // 256
     assert autoregressive.params["context"] > 0 and autoregressive.params["other"] == 0
+
+
+def test_codec_complexity_for_licbench_and_other_learned_codecs() -> None:
+    from compressai.zoo import bmshj2018_hyperprior
+
+    from licbench.codecs.learned import CCA
+
+    ours = cx.codec_complexity(CCA(config="tiny", weights="random"), 96, 128)
+    assert ours.macs == cx.model_complexity("cca", "tiny", 96, 128).macs
+
+    class ZooLike:  # the shape of the compressai codec: qualities and model(quality)
+        qualities = (1, 2)
+
+        def model(self, quality: float) -> nn.Module:
+            return bmshj2018_hyperprior(quality=int(quality), pretrained=False)
+
+    theirs = cx.codec_complexity(ZooLike(), 64, 64)
+    assert theirs.params == cx.measure_complexity(ZooLike().model(2), 64, 64).params
+    with pytest.raises(TypeError, match="not a learned codec"):
+        cx.codec_complexity(object(), 64, 64)
 
 
 def test_something_without_transforms_is_refused() -> None:
