@@ -5,7 +5,7 @@ Spec parameters (all strings, as a spec delivers them)::
     model=NAME          a compressai.zoo image model (bmshj2018-factorized, mbt2018-mean,
                         cheng2020-attn, ...) or your own module as package.module:Class (or a
                         function returning one); required
-    metric=M            mse (default) | ms-ssim: which zoo weights (zoo models only)
+    metric=M            mse (default) | ms-ssim: which published zoo weights (weights=pretrained)
     ckpt=FILE_OR_DIR    your checkpoint(s), one per rate point (a folder: files in natural name
                         order, or by a stored lmbda; see ``checkpoints``)
     weights=W           pretrained (zoo default: CompressAI's published weights, from the torch
@@ -20,6 +20,10 @@ with CompressAI's centred zero padding and cropped after decoding, exactly as
 ``python -m compressai.utils.eval_model`` does, so bpp (up to the container's few bytes), PSNR
 and MS-SSIM equal its numbers on the same weights. The bytes are a ``container``: ``decode``
 needs nothing else, in any process, and refuses bytes made by another model or other weights.
+
+Entropy tables: pretrained zoo weights keep the tables CompressAI published (as ``eval_model
+pretrained`` does); checkpoints and random weights get them from ``update(force=True)`` (as
+``eval_model checkpoint`` does), so a checkpoint saved before ``update()`` loads too.
 
 Unlike licbench's own learned codecs, the whole model (entropy parameters included) runs on
 ``device``: a bitstream is guaranteed to decode only with the same device type and library
@@ -118,8 +122,9 @@ class CompressAICodec(Codec):
             raise CodecSpecError("compressai: give ckpt=... or weights=..., not both")
         self._factory: Any = None
         self.metric: str | None = None
+        self._files: dict[int, Path] = {}  # quality -> cached zoo file (weights=pretrained)
         if self.is_zoo:
-            self._init_zoo(params.get("metric", "mse"), weights)
+            self._init_zoo(params.get("metric"), weights)
         else:
             self._init_own(params.get("metric"), weights)
         if self.ckpt:
@@ -143,21 +148,26 @@ class CompressAICodec(Codec):
             raise CodecSpecError(f"compressai: device={device} but torch sees no CUDA device")
         return dev
 
-    def _init_zoo(self, metric: str, weights: str | None) -> None:
+    def _init_zoo(self, metric: str | None, weights: str | None) -> None:
         from licbench.codecs.learned import zoo
 
+        self.weights = "checkpoint" if self.ckpt else weights or "pretrained"
         try:
             zoo.check_zoo_name(self.model_name)
-            zoo.check_metric(metric)
+            if metric is not None:
+                zoo.check_metric(metric)
         except zoo.ZooError as exc:
             raise CodecSpecError(f"compressai: {exc}") from None
-        self.metric = metric
-        self.weights = "checkpoint" if self.ckpt else weights or "pretrained"
+        if metric is not None and self.weights != "pretrained":
+            raise CodecSpecError(
+                f"compressai: metric= chooses the zoo's published weights; with "
+                f"{'ckpt=' if self.ckpt else 'weights=random'} it would mean nothing"
+            )
+        self.metric = (metric or "mse") if self.weights == "pretrained" else None
         self.qualities = zoo.zoo_qualities(self.model_name)
-        self._files: dict[int, Path] = {}
-        if self.weights == "pretrained":
+        if self.metric is not None:
             try:
-                self._files = zoo.require_pretrained(self.model_name, metric)
+                self._files = zoo.require_pretrained(self.model_name, self.metric)
             except zoo.MissingWeightsError as exc:
                 raise CodecUnavailableError(
                     Availability(

@@ -12,11 +12,12 @@ machine without them (no internet here, and CompressAI's S3 unreachable) reports
 where instead of hanging on a download. :func:`fetch_zoo_weights` fills the cache on a
 connected machine.
 
-Two of ``compressai.zoo``'s image models are not offered:
+Two of ``compressai.zoo``'s image models need a word:
 
-* the ``-vbr`` models take a rate parameter in ``compress(x, stage, s, inputscale)`` and must
-  rebuild their entropy tables for every rate (``update(scale=...)``): that is not the
-  single-rate ``compress(x)`` / ``decompress(strings, shape)`` contract of the others;
+* the ``-vbr`` models are not offered: they take a rate parameter in
+  ``compress(x, stage, s, inputscale)`` and must rebuild their entropy tables for every rate
+  (``update(scale=...)``): not the single-rate ``compress(x)`` / ``decompress(strings, shape)``
+  contract of the others;
 * ``bmshj2018-factorized-relu`` has no published weights in 1.2.8 (its zoo function, asked for
   pretrained weights, silently returns the GDN model's), so it runs with ``ckpt=`` or
   ``weights=random`` only.
@@ -229,6 +230,11 @@ def fetch_zoo_weights(
     metrics = list(metrics)
     for metric in metrics:
         check_metric(metric)
+    version = compressai_version()
+    for name in names:
+        for metric in metrics:
+            if not has_pretrained(name, metric):
+                report(f"compressai {version} publishes no {metric} weights for {name}")
     jobs = [
         (name, metric, quality, path)
         for name in names

@@ -72,6 +72,7 @@ def test_needs_a_model_so_stays_out_of_the_default_run() -> None:
         ("compressai:model=mbt2018,weights=random,seed=x", "seed='x' is not an integer"),
         ("compressai:model=mbt2018,weights=random,ckpt=a.pt", "not both"),
         ("compressai:model=mbt2018,ckpt=/nonexistent", "no such file or folder"),
+        ("compressai:model=mbt2018,weights=random,metric=mse", "with weights=random it would"),
     ],
 )
 def test_bad_specs_say_what_is_wrong(spec: str, message: str) -> None:
@@ -169,7 +170,12 @@ def test_fetch_downloads_through_the_zoo_loader(
         return state
 
     monkeypatch.setattr(zoo.compressai_zoo(), "load_state_dict_from_url", download)
-    files = zoo.fetch_zoo_weights(["bmshj2018-factorized"], ["mse"], report=lambda line: None)
+    lines: list[str] = []
+    names = ["bmshj2018-factorized-relu", "bmshj2018-factorized"]
+    files = zoo.fetch_zoo_weights(names, ["mse"], report=lines.append)
+    assert lines[0] == "compressai 1.2.8 publishes no mse weights for bmshj2018-factorized-relu"
+    assert lines[1].startswith("fetching bmshj2018-factorized mse quality 1 -> ")
+    assert lines[-1] == f"8 CompressAI weight file(s) in {torch_home}"
     assert [p.name for p in files] == [
         os.path.basename(u) for u in zoo.weight_urls("bmshj2018-factorized", "mse").values()
     ]
