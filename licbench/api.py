@@ -40,6 +40,7 @@ from licbench.datasets import load_dataset
 from licbench.metrics import DEFAULT_METRICS, METRICS, expand_metric_names, metric_availability
 from licbench.metrics.bd_methods import DEFAULT_METHOD
 from licbench.paths import default_store
+from licbench.results.statistics import AGGREGATES, DEFAULT_AGGREGATE
 from licbench.results.summary import RunSummary
 
 if TYPE_CHECKING:  # at run time bd_rate comes through __getattr__ (it needs scipy)
@@ -115,6 +116,7 @@ def run(
     scheduler: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    bd_aggregate: str = DEFAULT_AGGREGATE,
 ) -> RunResult:
     """Benchmark ``codecs`` on ``dataset``; write per_image.csv, summary.json and report.html.
 
@@ -129,7 +131,11 @@ def run(
     ``workers`` processes, or the cluster at ``scheduler``); a job running longer than
     ``timeout`` seconds is stopped, and images over ``max_pixels`` are refused. Outputs that are
     already current (nothing changed since they were written) are not rewritten.
+    ``bd_aggregate`` is the BD-rate the report leads with: ``mean-curve`` (the BD-rate of the
+    mean curve, as papers publish it), or the ``mean`` or ``median`` of the per-image BD-rates.
     """
+    if bd_aggregate not in AGGREGATES:
+        raise UsageError(f"unknown --bd-aggregate {bd_aggregate!r}; choose from {AGGREGATES}")
     try:
         job_executor = make_executor(
             executor,
@@ -192,6 +198,7 @@ def run(
         jobs=[job.key for job in jobs],
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         references=list(dict.fromkeys(references)),
+        bd_aggregate=bd_aggregate,
     )
     # the environment is collected when the run is new or changed, and again when it computes
     # jobs: a re-run that computes nothing keeps the record of where the results were made

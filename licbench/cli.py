@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     from licbench.metrics import DEFAULT_METRICS, METRIC_GROUPS, METRICS
     from licbench.metrics.bd_methods import DEFAULT_METHOD, METHODS
     from licbench.reports import check as gate
+    from licbench.results.statistics import AGGREGATES, DEFAULT_AGGREGATE
 
     config_names = sorted({name for arch in ARCHS.values() for name in arch.configs})
     parser = argparse.ArgumentParser(
@@ -79,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--anchor", default=DEFAULT_ANCHOR, help=f"BD-rate anchor codec (default {DEFAULT_ANCHOR})"
     )
     run.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS)
+    run.add_argument(
+        "--bd-aggregate",
+        default=DEFAULT_AGGREGATE,
+        choices=AGGREGATES,
+        help="the BD-rate the report leads with: of the mean curve (default, as published), or "
+        "the mean or median of the per-image BD-rates (each with a 95%% bootstrap interval)",
+    )
     run.add_argument("--out", help="output folder (default licbench-results/DATASET)")
     run.add_argument("--store", help="SQLite result store (default $LICBENCH_HOME/results.sqlite)")
     run.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="processes")
@@ -229,6 +237,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         store=args.store,
         workers=args.workers,
         method=args.method,
+        bd_aggregate=args.bd_aggregate,
         progress=not args.no_progress,
         target_bpp=args.target_bpp,
         **({"metrics": args.metrics} if args.metrics else {}),
@@ -245,7 +254,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{counts['computed']} computed, {summary.jobs_failed} failed"
     )
     for codec, value in summary.bd_rate.get("psnr-rgb").items():
-        print(f"  BD-rate (PSNR) of {codec} against {summary.anchor}: {value:+.2f}%")
+        line = f"  BD-rate (PSNR) of {codec} against {summary.anchor}: {value:+.2f}%"
+        stats = summary.bd_rate.statistics("psnr-rgb", codec)
+        if stats is not None and stats.values:
+            line += (
+                f" (per image: mean {stats.mean:+.2f}% {stats.mean_ci}, median "
+                f"{stats.median:+.2f}% {stats.median_ci}, fewer bits on "
+                f"{round(stats.win_share * len(stats.values))}/{len(stats.values)})"
+            )
+        print(line)
     if summary.references is not None:
         for reference, per_metric in summary.references.bd.items():
             for codec, value in per_metric.get("psnr-rgb", {}).items():

@@ -31,7 +31,7 @@ from licbench.bench.store import Store
 #: the stamp file in a run's output folder
 STAMP_NAME = ".licbench-outputs.json"
 #: the files a run writes (all must exist for the outputs to count as current)
-OUTPUT_FILES = ("per_image.csv", "summary.json", "report.html")
+OUTPUT_FILES = ("per_image.csv", "bd_per_image.csv", "summary.json", "report.html")
 _PACKAGE = Path(__file__).resolve().parents[1]
 _SOURCE_SUFFIXES = {".py", ".j2", ".toml", ".json", ".csv", ".css", ".js"}
 

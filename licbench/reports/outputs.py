@@ -19,7 +19,7 @@ from licbench.core.files import atomic_write
 from licbench.metrics import column_name
 from licbench.metrics.derived import bd_series, series_names
 from licbench.reports.html import render_report
-from licbench.reports.plots import rd_plot
+from licbench.reports.plots import rd_plot, strip_plot
 from licbench.reports.visual import visual_section
 from licbench.results import series as shown
 from licbench.results.build import BuiltRun, build_run
@@ -56,6 +56,38 @@ def _plots(summary: RunSummary, metrics: list[str]) -> list[dict[str, str]]:
     return plots
 
 
+_HEADLINES = {
+    "mean-curve": "BD-rate of the mean curve",
+    "mean": "mean of the per-image BD-rates",
+    "median": "median of the per-image BD-rates",
+}
+
+
+def _bootstrap_note(summary: RunSummary) -> str:
+    for per_codec in summary.bd_rate.per_image.values():
+        for stats in per_codec.values():
+            return f"{stats.interval}, {stats.resamples} resamples, seed {stats.seed}"
+    return "no per-image BD-rates"
+
+
+def _bd_per_image_csv(summary: RunSummary) -> str:
+    """One row per (metric, codec, image): the image's own BD-rate against the anchor, or why
+    it has none."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["metric", "codec", "anchor", "method", "image", "bd_rate", "left_out"])
+    for metric, per_codec in summary.bd_rate.per_image.items():
+        for codec, stats in per_codec.items():
+            rows = [(image, f"{value:.6f}", "") for image, value in stats.values.items()]
+            rows += [(image, "", why) for image, why in stats.left_out.items()]
+            for image, value, why in sorted(rows):
+                writer.writerow([metric, codec, summary.anchor, summary.method, image, value, why])
+    return buffer.getvalue()
+
+
 def build(
     manifest: RunManifest, store: Store, references: Sequence[ReferenceCurve] = ()
 ) -> BuiltRun:
@@ -76,6 +108,7 @@ def write_outputs(
     summary, frame = built.summary, built.frame
     atomic_write(folder / "per_image.csv", frame.drop(columns=["job_key"]).to_csv(index=False))
     summary.write(folder / "summary.json")
+    atomic_write(folder / "bd_per_image.csv", _bd_per_image_csv(summary))
     errors = frame[frame["error"] != ""].to_dict("records") if not frame.empty else []
     # (frame column or results key, label, decimals) of the per-image and codec tables
     curve_columns = [(k, shown.label(k), shown.digits(k)) for k in series_names(manifest.metrics)]
@@ -104,6 +137,13 @@ def write_outputs(
         "metric_columns": metric_columns,
         "curve_columns": curve_columns,
         "metric_label": shown.label,
+        "headline_label": _HEADLINES[summary.bd_rate.headline],
+        "bootstrap_note": _bootstrap_note(summary),
+        "strip_plots": [
+            {"metric": metric, "uri": strip_plot(per_codec, metric, summary.anchor)}
+            for metric, per_codec in summary.bd_rate.per_image.items()
+            if per_codec
+        ],
     }
     atomic_write(folder / "report.html", render_report(context))
     return summary

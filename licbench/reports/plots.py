@@ -83,3 +83,22 @@ def figure_uri(figure: Any) -> str:
 
 def png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def strip_plot(per_codec: dict[str, Any], metric: str, anchor: str) -> str:
+    """Each codec's per-image BD-rates as dots on one row, its mean and 95% interval as a bar."""
+    names = list(per_codec)
+    figure, axes = plt.subplots(figsize=(7, 0.5 + 0.45 * max(len(names), 1)), dpi=110)
+    for row, name in enumerate(names):
+        stats = per_codec[name]
+        values = list(stats.values.values())
+        axes.scatter(values, [row] * len(values), s=14, alpha=0.6)
+        if stats.mean_ci.ok:
+            axes.plot([stats.mean_ci.low, stats.mean_ci.high], [row, row], color="black")
+            axes.plot([stats.mean], [row], marker="|", markersize=12, color="black")
+    axes.axvline(0.0, color="grey", linewidth=0.8)
+    axes.set_yticks(range(len(names)), [_label(n) for n in names])
+    axes.set_xlabel(f"BD-rate (%) against {_label(anchor)}, {_label(metric)}, per image")
+    axes.grid(True, axis="x", alpha=0.3)
+    figure.tight_layout()
+    return figure_uri(figure)

@@ -19,6 +19,7 @@ from licbench.bench.manifest import RunManifest
 from licbench.bench.store import Record
 from licbench.metrics import JPEG_AI_HEADLINE, column_name
 from licbench.metrics.derived import derived_from, series_names
+from licbench.results import statistics
 from licbench.results.compare import compare
 from licbench.results.curve import Curve
 from licbench.results.references import ReferenceCurve, compare_references
@@ -151,6 +152,36 @@ def bd_table(
                 if codec != anchor and anchor in curves
             }
     return table
+
+
+def per_image_table(
+    image_curves: Mapping[str, Mapping[str, Curve]],
+    bd: BDTable,
+    anchor: str,
+    metrics: Sequence[str],
+    method: str,
+) -> dict[str, dict[str, statistics.PerImageBD]]:
+    """Per metric and codec, every image's BD-rate against the anchor and their aggregates."""
+    table: dict[str, dict[str, statistics.PerImageBD]] = {}
+    if anchor not in image_curves:
+        return table
+    for metric in metrics:
+        table[metric] = {
+            codec: statistics.per_image_bd(
+                image_curves[anchor],
+                per_image,
+                metric,
+                method,
+                _or_nan(bd.value(metric, codec)),
+            )
+            for codec, per_image in image_curves.items()
+            if codec != anchor
+        }
+    return table
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
 
 
 #: groups whose mean BD-rate is a headline figure, with the metrics averaged
@@ -306,6 +337,12 @@ def build_run(
     curves = codec_curves(frame, descriptions, manifest.metrics)
     for label, curve in curves.items():
         curve.version = manifest.codecs[label]["version"]
+    bd = bd_table(curves, manifest.anchor, manifest.metrics, manifest.method)
+    image_curves = statistics.image_curves(frame, manifest.metrics)
+    bd.headline = manifest.bd_aggregate
+    bd.per_image = per_image_table(
+        image_curves, bd, manifest.anchor, manifest.metrics, manifest.method
+    )
     summary = RunSummary(
         dataset=manifest.dataset,
         images=len(manifest.images),
@@ -314,8 +351,9 @@ def build_run(
         jobs_failed=int((frame["error"] != "").sum()) if not frame.empty else 0,
         environment=manifest.environment,
         codecs=curves,
-        bd_rate=bd_table(curves, manifest.anchor, manifest.metrics, manifest.method),
+        bd_rate=bd,
         latency=latency_table(found, list(manifest.codecs)),
+        image_curves=image_curves,
     )
     if references:
         summary.references = compare_references(

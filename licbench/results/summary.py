@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from licbench.results.curve import Curve, CurveError
+from licbench.results.statistics import AGGREGATES, DEFAULT_AGGREGATE, Interval, PerImageBD
 
 
 class SummaryError(ValueError):
@@ -47,6 +48,20 @@ class BDTable:
     warnings: list[str] = field(default_factory=list)
     #: name → codec → percent: means over a set of metrics (``jpeg-ai``: its seven metrics)
     aggregates: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: metric → codec → each image's BD-rate and their aggregates with intervals
+    per_image: dict[str, dict[str, PerImageBD]] = field(default_factory=dict)
+    #: the aggregate the report leads with (``--bd-aggregate``): mean-curve, mean or median
+    headline: str = DEFAULT_AGGREGATE
+
+    def statistics(self, metric: str, codec: str) -> PerImageBD | None:
+        return self.per_image.get(metric, {}).get(codec)
+
+    def headline_value(self, metric: str, codec: str) -> tuple[float | None, Interval | None]:
+        """The headline aggregate's value and interval (mean-curve: the table's value)."""
+        stats = self.statistics(metric, codec)
+        if self.headline == "mean-curve" or stats is None:
+            return self.value(metric, codec), None
+        return stats.aggregate(self.headline)
 
     def get(self, metric: str) -> dict[str, float]:
         return self.values.get(metric, {})
@@ -65,6 +80,12 @@ class BDTable:
         }
         if self.aggregates:
             data["aggregates"] = self.aggregates
+        if self.per_image:
+            data["headline"] = self.headline
+            data["per_image"] = {
+                metric: {codec: stats.to_json() for codec, stats in per.items()}
+                for metric, per in self.per_image.items()
+            }
         return data
 
     @classmethod
@@ -73,8 +94,18 @@ class BDTable:
         values = {
             str(metric): {str(c): _number(v) for c, v in _mapping(per, f"bd_rate.{metric}").items()}
             for metric, per in data.items()
-            if metric not in ("anchor", "method", "warnings", "aggregates")
+            if metric not in ("anchor", "method", "warnings", "aggregates", "per_image", "headline")
         }
+        per_image = {
+            str(metric): {
+                str(c): PerImageBD.from_json(_mapping(v, f"per_image.{metric}.{c}"))
+                for c, v in _mapping(per, f"bd_rate.per_image.{metric}").items()
+            }
+            for metric, per in _mapping(data.get("per_image") or {}, "bd_rate.per_image").items()
+        }
+        headline = str(data.get("headline") or DEFAULT_AGGREGATE)
+        if headline not in AGGREGATES:
+            raise SummaryError(f"bd_rate.headline {headline!r} is not one of {AGGREGATES}")
         aggregates = {
             str(name): {str(c): _number(v) for c, v in _mapping(per, f"aggregates.{name}").items()}
             for name, per in _mapping(data.get("aggregates") or {}, "bd_rate.aggregates").items()
@@ -85,6 +116,8 @@ class BDTable:
             values=values,
             warnings=[str(w) for w in data.get("warnings") or []],
             aggregates=aggregates,
+            per_image=per_image,
+            headline=headline,
         )
 
 
@@ -297,6 +330,7 @@ _KNOWN = {
     "bd_rate_references",
     "bd_rate_references_notes",
     "target_bpp",
+    "per_image_curves",
 }
 
 
@@ -313,6 +347,8 @@ class RunSummary:
     latency: dict[str, Latency] = field(default_factory=dict)
     references: ReferenceComparison | None = None
     target_bpp: TargetSection | None = None
+    #: codec → image name → that image's own curve (what per-image BD-rates are computed on)
+    image_curves: dict[str, dict[str, Curve]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -340,6 +376,11 @@ class RunSummary:
             data.update(self.references.to_json())
         if self.target_bpp is not None:
             data["target_bpp"] = self.target_bpp.to_json()
+        if self.image_curves:
+            data["per_image_curves"] = {
+                codec: {image: curve.results for image, curve in per.items()}
+                for codec, per in self.image_curves.items()
+            }
         data.update(self.extra)
         return data
 
@@ -368,6 +409,15 @@ class RunSummary:
                 target_bpp=(
                     TargetSection.from_json(data["target_bpp"]) if data.get("target_bpp") else None
                 ),
+                image_curves={
+                    str(codec): {
+                        str(image): Curve.from_dict({"name": image, "results": results}, image)
+                        for image, results in _mapping(per, f"per_image_curves.{codec}").items()
+                    }
+                    for codec, per in _mapping(
+                        data.get("per_image_curves") or {}, "per_image_curves"
+                    ).items()
+                },
                 extra={k: v for k, v in data.items() if k not in _KNOWN},
             )
         except (SummaryError, CurveError, TypeError, ValueError) as exc:

@@ -1,0 +1,253 @@
+"""Per-image BD-rates and how far their aggregates would move on other images.
+
+The BD-rate of a dataset's mean curve (the figure papers publish, kept as it is) can disagree
+with the per-image BD-rates it summarises ("The Practice of Averaging Rate-Distortion Curves over
+Testsets", arXiv 2409.08772; JVET and AOM tools average per-sequence BD-rates). So for every
+codec against the anchor and every metric, licbench also computes each image's own BD-rate with
+the same method, and reports their mean, their median, the share of images on which the codec
+needs fewer bits, and a 95% confidence interval for the mean and the median from a bootstrap
+over images.
+
+The interval is BCa (bias-corrected and accelerated, ``scipy.stats.bootstrap``): per-image
+BD-rates are often skewed by a few hard images, and BCa corrects the percentile interval for
+that skew and for the bootstrap distribution's bias, with second-order accurate coverage where
+the plain percentile interval is first-order. Where BCa is undefined (all values equal, or too
+few images for its jackknife) the percentile interval is given and the method says so. The
+resampling is seeded, so the same run gives the same interval.
+
+Images whose curves do not overlap (no BD-rate can be computed) are counted, named and left
+out, with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from licbench.results.curve import Curve
+
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+CONFIDENCE = 0.95
+#: the aggregates a BD-rate headline can be (``--bd-aggregate``)
+AGGREGATES = ("mean-curve", "mean", "median")
+DEFAULT_AGGREGATE = "mean-curve"
+
+
+def _nan_list(value: Any) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return (math.nan, math.nan)
+    return tuple(math.nan if v is None else float(v) for v in value)  # type: ignore[return-value]
+
+
+@dataclass
+class Interval:
+    low: float = math.nan
+    high: float = math.nan
+
+    @property
+    def ok(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+    def to_json(self) -> list[float]:
+        return [self.low, self.high]
+
+    def __str__(self) -> str:
+        return f"[{self.low:+.2f}, {self.high:+.2f}]" if self.ok else "[n/a]"
+
+
+@dataclass
+class PerImageBD:
+    """One codec against the anchor on one metric: every image's BD-rate and their summary."""
+
+    #: image → BD-rate (%) of its own curve; only images with a number
+    values: dict[str, float] = field(default_factory=dict)
+    #: image → why it has no BD-rate (left out of every aggregate)
+    left_out: dict[str, str] = field(default_factory=dict)
+    #: the BD-rate of the mean curve (the run's usual figure), for comparison
+    mean_curve: float = math.nan
+    mean: float = math.nan
+    median: float = math.nan
+    #: share of the images with a BD-rate on which the codec needs fewer bits (BD < 0)
+    win_share: float = math.nan
+    mean_ci: Interval = field(default_factory=Interval)
+    median_ci: Interval = field(default_factory=Interval)
+    #: "BCa", or "percentile" where BCa is undefined for these values
+    interval: str = "BCa"
+    confidence: float = CONFIDENCE
+    resamples: int = BOOTSTRAP_RESAMPLES
+    seed: int = BOOTSTRAP_SEED
+
+    def aggregate(self, name: str) -> tuple[float, Interval | None]:
+        """The value of an aggregate (``AGGREGATES``) and its interval (None for the mean
+        curve, which has no bootstrap interval)."""
+        if name == "mean":
+            return self.mean, self.mean_ci
+        if name == "median":
+            return self.median, self.median_ci
+        if name == "mean-curve":
+            return self.mean_curve, None
+        raise ValueError(f"unknown BD-rate aggregate {name!r}; choose from {AGGREGATES}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mean_curve": self.mean_curve,
+            "mean": self.mean,
+            "mean_ci": self.mean_ci.to_json(),
+            "median": self.median,
+            "median_ci": self.median_ci.to_json(),
+            "win_share": self.win_share,
+            "images": len(self.values),
+            "left_out": self.left_out,
+            "interval": self.interval,
+            "confidence": self.confidence,
+            "resamples": self.resamples,
+            "seed": self.seed,
+            "per_image": self.values,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PerImageBD:
+        def number(key: str) -> float:
+            value = data.get(key)
+            if value is None:
+                return math.nan
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{key} is not a number: {value!r}")
+            return float(value)
+
+        per_image = data.get("per_image") or {}
+        left_out = data.get("left_out") or {}
+        if not isinstance(per_image, dict) or not isinstance(left_out, dict):
+            raise ValueError("per_image and left_out must be objects")
+        return cls(
+            values={str(k): float(v) for k, v in per_image.items() if v is not None},
+            left_out={str(k): str(v) for k, v in left_out.items()},
+            mean_curve=number("mean_curve"),
+            mean=number("mean"),
+            median=number("median"),
+            win_share=number("win_share"),
+            mean_ci=Interval(*_nan_list(data.get("mean_ci"))),
+            median_ci=Interval(*_nan_list(data.get("median_ci"))),
+            interval=str(data.get("interval") or "BCa"),
+            confidence=number("confidence") if "confidence" in data else CONFIDENCE,
+            resamples=int(data.get("resamples") or BOOTSTRAP_RESAMPLES),
+            seed=int(data.get("seed") or 0),
+        )
+
+
+def bootstrap_interval(
+    values: Sequence[float],
+    statistic: str,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    confidence: float = CONFIDENCE,
+) -> tuple[Interval, str]:
+    """The ``confidence`` interval of ``statistic`` ("mean" or "median") over ``values``,
+    resampling the values (images) with replacement; ``(interval, method)``."""
+    import numpy as np
+    from scipy import stats
+
+    data = np.asarray(values, dtype=float)
+    if data.size < 2:
+        return Interval(), "BCa"
+    function = np.mean if statistic == "mean" else np.median
+    if np.all(data == data[0]):  # no spread: every resample gives the same value
+        return Interval(float(data[0]), float(data[0])), "percentile"
+    for method in ("BCa", "percentile"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a degenerate BCa is detected below (NaN bounds)
+            result = stats.bootstrap(
+                (data,),
+                function,
+                n_resamples=resamples,
+                confidence_level=confidence,
+                method=method,
+                random_state=np.random.default_rng(seed),
+            )
+        low, high = (float(v) for v in result.confidence_interval)
+        if math.isfinite(low) and math.isfinite(high):
+            return Interval(low, high), method
+    return Interval(), "percentile"
+
+
+def per_image_bd(
+    anchor: Mapping[str, Curve],
+    test: Mapping[str, Curve],
+    metric: str,
+    method: str = "pchip",
+    mean_curve: float = math.nan,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> PerImageBD:
+    """BD-rate of each image's ``test`` curve against its ``anchor`` curve (both by image
+    name), and their aggregates with bootstrap intervals."""
+    import statistics as pystats
+
+    from licbench.results.compare import compare  # (scipy: only when computing)
+
+    result = PerImageBD(mean_curve=mean_curve, resamples=resamples, seed=seed)
+    for image in sorted(set(anchor) | set(test)):
+        if image not in anchor or image not in test:
+            which = "the anchor" if image not in anchor else "this codec"
+            result.left_out[image] = f"no successful job of {which} on this image"
+            continue
+        bd = compare(anchor[image], test[image], metric, method)
+        if bd.ok:
+            result.values[image] = bd.value
+        else:
+            result.left_out[image] = bd.error or "; ".join(bd.warnings) or "no overlap"
+    values = list(result.values.values())
+    if values:
+        result.mean = sum(values) / len(values)
+        result.median = float(pystats.median(values))
+        result.win_share = sum(1 for v in values if v < 0) / len(values)
+        result.mean_ci, used_mean = bootstrap_interval(
+            values, "mean", resamples=resamples, seed=seed
+        )
+        result.median_ci, used_median = bootstrap_interval(
+            values, "median", resamples=resamples, seed=seed
+        )
+        result.interval = used_mean if used_mean == used_median else f"{used_mean}/{used_median}"
+    return result
+
+
+def image_curves(frame: Any, metrics: Sequence[str]) -> dict[str, dict[str, Curve]]:
+    """Per codec and image name, that image's own curve from the per-image table."""
+    from licbench.metrics import column_name
+    from licbench.metrics.derived import derived_from
+
+    curves: dict[str, dict[str, Curve]] = {}
+    if frame.empty:
+        return curves
+    ok = frame[frame["error"] == ""].sort_values("bpp", kind="stable")
+    for (codec, image), rows in ok.groupby(["codec", "image"], sort=True):
+        results: dict[str, list[Any]] = {
+            "quality": [float(q) for q in rows["quality"]],
+            "bpp": [float(b) for b in rows["bpp"]],
+        }
+        for metric in metrics:
+            results[metric] = [float(v) for v in rows[column_name(metric)]]
+            for series in derived_from(metric):
+                results[series.name] = [series(v) for v in results[metric]]
+        curves.setdefault(str(codec), {})[str(image)] = Curve(str(image), results=results)
+    return curves
+
+
+__all__ = [
+    "AGGREGATES",
+    "BOOTSTRAP_RESAMPLES",
+    "BOOTSTRAP_SEED",
+    "CONFIDENCE",
+    "DEFAULT_AGGREGATE",
+    "Interval",
+    "PerImageBD",
+    "bootstrap_interval",
+    "image_curves",
+    "per_image_bd",
+]
