@@ -46,6 +46,8 @@ import numbers
 import os
 import pickle
 import re
+import tarfile
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,8 @@ CCA_KEY_MAP: tuple[tuple[str, str], ...] = (
 #: keys of CCA's auxiliary entropy model: used only by the CCA training loss
 CCA_TRAINING_ONLY_PREFIXES = ("aux_entropymodel.",)
 _LIST_LIMIT = 25
+#: the number ``torch.save``'s legacy (non-zip) format pickles first, as its pickle bytes
+_LEGACY_MAGIC = bytes.fromhex("8a0a6cfc9c46f9206aa85019")
 
 
 class CheckpointError(ValueError):
@@ -105,6 +109,9 @@ def read_checkpoint(path: str | os.PathLike[str], *, mmap: bool = False) -> Any:
     ``weights_only`` refuses pickles that would build arbitrary objects (and so run code); such a
     file is reported, never executed.
     """
+    why = not_a_checkpoint(path)
+    if why is not None:
+        raise CheckpointError(f"{path} is not a PyTorch checkpoint ({why})")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
@@ -121,6 +128,46 @@ def read_checkpoint(path: str | os.PathLike[str], *, mmap: bool = False) -> Any:
         raise CheckpointError(f"{path}: not a readable torch checkpoint: {exc}") from exc
     except (OSError, EOFError) as exc:
         raise CheckpointError(f"{path}: cannot read: {exc}") from exc
+    except Exception as exc:  # torch's unpickler fails on damaged files with any error at all
+        raise CheckpointError(
+            f"{path} is not a PyTorch checkpoint (torch.load failed: {type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def not_a_checkpoint(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be a file ``torch.save`` wrote, judged from its container; else None.
+
+    torch.load's own errors on such files are internal ("list index out of range" for a text
+    file, a C++ assertion for a zip), so the two formats torch writes are recognised first: a zip
+    archive holding ``*/data.pkl``, or (the legacy format) a pickle that starts with torch's
+    magic number. A file that cannot be opened is left to torch.load to report.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return None
+    if size == 0:
+        return "the file is empty"
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            return f"a damaged zip archive: {exc}"
+        if not any(name.count("/") == 1 and name.endswith("/data.pkl") for name in names):
+            return "a zip archive, but not one torch.save wrote: it has no data.pkl"
+        return None
+    if head.startswith(b"\x80"):  # a pickle (protocol 2 or later)
+        if _LEGACY_MAGIC in head:
+            return None
+        return "a Python pickle, but not one torch.save wrote: it lacks torch's magic number"
+    if tarfile.is_tarfile(path):  # torch's oldest format
+        return None
+    if all(byte >= 0x20 or byte in b"\t\n\r" for byte in head):
+        return "it is a text file, not a zip archive or a pickle as torch.save writes"
+    return "neither a zip archive nor a pickle, the formats torch.save writes"
 
 
 def extract_state_dict(obj: Any) -> dict[str, Tensor]:
@@ -277,7 +324,10 @@ def _natural_key(path: Path) -> list[Any]:
 def _header(path: Path) -> tuple[float | None, str | None, str | None]:
     obj = read_checkpoint(path, mmap=True)  # tensors stay on disk: only the header is read
     if not isinstance(obj, Mapping):
-        return None, None, None
+        raise CheckpointError(
+            f"{path} is not a PyTorch checkpoint of a model (it holds a {type(obj).__name__}, "
+            "not a dict of tensors or a dict wrapping a state dict)"
+        )
     lmbda = obj.get("lmbda")
     arch, config = obj.get("arch"), obj.get("config")
     return (
