@@ -1,15 +1,21 @@
 """The ``licbench`` command: parses arguments, calls the API, prints. Nothing else lives here.
 
-Exit status: 0 on success, 2 for a usage error, 1 when every job of a run failed.
+Exit status: 0 on success, 2 for a usage error (and a store or output file that cannot be
+used: one line says which and why), 1 when every job of a run failed, 130 after Ctrl-C and 143
+after SIGTERM (one line says how many jobs are stored; the same command resumes).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 
 def _qualities(text: str) -> list[float]:
@@ -189,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=gate.DEFAULT_METRIC,
         help=f"BD-rate metric ({gate.DEFAULT_METRIC})",
     )
+    check.add_argument(
+        "--gate-on-interval",
+        action="store_true",
+        help="fail a BD-rate only when the 95%% interval of the per-image mean lies above "
+        "--max-bd-rate (a regression beyond what the images' spread explains)",
+    )
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     check.add_argument("--json", metavar="PATH", help="write the comparison as JSON here")
 
@@ -249,9 +261,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     counts = result.counts
     summary = result.summary
+    same = counts.get("same_bytes", 0)
     print(
         f"{counts['total']} jobs: {counts['cached']} from the store, "
-        f"{counts['computed']} computed, {summary.jobs_failed} failed"
+        f"{counts['computed']} computed, "
+        + (f"{same} on files with the same bytes as another (computed once), " if same else "")
+        + f"{summary.jobs_failed} failed"
+        + (
+            f"; {counts['skipped']} skipped while listing the dataset"
+            if counts.get("skipped")
+            else ""
+        )
     )
     for codec, value in summary.bd_rate.get("psnr-rgb").items():
         line = f"  BD-rate (PSNR) of {codec} against {summary.anchor}: {value:+.2f}%"
@@ -340,6 +360,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             metric=args.metric,
             max_bd_rate=args.max_bd_rate,
             max_bpp_increase=args.max_bpp_increase,
+            gate_on_interval=args.gate_on_interval,
         )
     except check.CheckUsageError as exc:
         raise _Usage(str(exc)) from None
@@ -438,23 +459,82 @@ COMMANDS = {
 }
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so a run stops and cleans up as after Ctrl-C."""
+
+    signum = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise once; another one while the run cleans up is ignored.
+
+    The first signal stops the run (its workers are stopped, the store rolls back nothing it
+    committed); a second one would only turn that clean-up into a traceback.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal raised
+        if raised:
+            return
+        raised = True
+        raise _Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not signal.SIG_IGN:  # started with SIGINT ignored: keep it
+            previous[number] = signal.signal(number, handler)
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a file that cannot be written or read (disk full, read-only, ...)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"{where}disk full (No space left on device); every finished job is in the store and "
+            "no output is left half-written: free some space and run the same command again"
+        )
+    return f"{where}{exc.strerror or exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     from licbench.api import UsageError
     from licbench.bench.executors import ExecutorError
+    from licbench.bench.runner import RunInterrupted
+    from licbench.bench.store import StoreError
     from licbench.codecs.base import CodecSpecError
     from licbench.datasets import DatasetError
     from licbench.registry import RegistryError
 
+    usage = (_Usage, UsageError, CodecSpecError, RegistryError, DatasetError, ExecutorError)
     try:
-        return COMMANDS[args.command](args)
-    except (_Usage, UsageError, CodecSpecError, RegistryError, DatasetError, ExecutorError) as exc:
+        with _interruptible():
+            return COMMANDS[args.command](args)
+    except (*usage, StoreError) as exc:
         print(f"licbench {args.command}: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"licbench {args.command}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"licbench {args.command}: {_os_error(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        interrupted = RunInterrupted.of(exc, None, None)
+        line = interrupted.message() if args.command == "run" else "interrupted"
+        print(f"licbench {args.command}: {line}", file=sys.stderr)
+        return 128 + interrupted.signum
 
 
 if __name__ == "__main__":

@@ -59,6 +59,10 @@ class CodecCheck:
     max_bpp_increase_quality: float | None = None
     baseline_version: str | None = None
     candidate_version: str | None = None
+    #: the mean of the per-image BD-rates (candidate's image curve against the baseline's)
+    bd_rate_per_image_mean: float | None = None
+    #: its 95% bootstrap interval over images, [low, high] (None without per-image curves)
+    bd_rate_interval: list[float] | None = None
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -75,6 +79,7 @@ class CheckResult:
     method: str
     max_bd_rate: float
     max_bpp_increase: float
+    gate_on_interval: bool
     codecs: list[CodecCheck]
     only_in_baseline: list[str]
     only_in_candidate: list[str]
@@ -98,9 +103,16 @@ def compare(
     max_bd_rate: float = DEFAULT_MAX_BD_RATE,
     max_bpp_increase: float = DEFAULT_MAX_BPP_INCREASE,
     method: str | None = None,
+    gate_on_interval: bool = False,
 ) -> CheckResult:
-    """Compare two runs codec by codec; raises :class:`CheckUsageError` for exit status 2."""
+    """Compare two runs codec by codec; raises :class:`CheckUsageError` for exit status 2.
+
+    With ``gate_on_interval`` a BD-rate fails only when the whole 95% interval of the per-image
+    mean lies above ``max_bd_rate`` (its low end crosses it): a regression the images cannot
+    explain as noise. Without per-image curves in both runs, the point value is gated.
+    """
     from licbench.results.compare import compare as compare_curves  # (scipy: only when comparing)
+    from licbench.results.statistics import per_image_bd
 
     base_file, base = load_summary(baseline)
     cand_file, cand = load_summary(candidate)
@@ -129,6 +141,17 @@ def compare(
             )
         bd = compare_curves(b_curve, c_curve, metric, method)
         check.notes.extend(bd.warnings)
+        b_images, c_images = base.image_curves.get(codec), cand.image_curves.get(codec)
+        interval = None
+        if b_images and c_images:
+            stats = per_image_bd(b_images, c_images, metric, method, bd.value)
+            if stats.values:
+                check.bd_rate_per_image_mean = stats.mean
+            if stats.mean_ci.ok:
+                interval = stats.mean_ci
+                check.bd_rate_interval = interval.to_json()
+        elif gate_on_interval:
+            check.notes.append("no per-image curves in both runs: the point BD-rate is gated")
         if not bd.ok:
             check.bd_rate_error = bd.error or (
                 "; ".join(bd.warnings) or "no overlapping quality range"
@@ -136,7 +159,13 @@ def compare(
             check.failures.append(f"BD-rate ({metric}) cannot be computed: {check.bd_rate_error}")
         else:
             check.bd_rate = bd.value
-            if bd.value > max_bd_rate:
+            if gate_on_interval and interval is not None:
+                if interval.low > max_bd_rate:
+                    check.failures.append(
+                        f"BD-rate ({metric}, {method}): the 95% interval of the per-image mean "
+                        f"{interval} lies above {max_bd_rate:+.3f}% allowed"
+                    )
+            elif bd.value > max_bd_rate:
                 check.failures.append(
                     f"BD-rate ({metric}, {method}) {bd.value:+.3f}% > {max_bd_rate:+.3f}% allowed"
                 )
@@ -169,6 +198,7 @@ def compare(
         method=method,
         max_bd_rate=max_bd_rate,
         max_bpp_increase=max_bpp_increase,
+        gate_on_interval=gate_on_interval,
         codecs=checks,
         only_in_baseline=[c for c in base.codecs if c not in cand.codecs],
         only_in_candidate=[c for c in cand.codecs if c not in base.codecs],
@@ -184,14 +214,16 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def format_table(result: CheckResult) -> str:
     """The table ``licbench check`` prints."""
     header = (
-        f"{'codec':<24} {'BD-rate %':>10} {'max bpp chg%':>12} {'at q':>7} {'qualities':>9}  status"
+        f"{'codec':<24} {'BD-rate %':>10} {'95% CI (per image)':>20} {'max bpp chg%':>12} "
+        f"{'at q':>7} {'qualities':>9}  status"
     )
     lines = [
         f"baseline:  {result.baseline}",
         f"candidate: {result.candidate}",
         f"metric {result.metric} (BD-rate on {result.curve}, {result.method}); limits: BD-rate "
         f"<= {result.max_bd_rate:+g}%, bpp increase at equal quality <= "
-        f"{result.max_bpp_increase:+g}%",
+        f"{result.max_bpp_increase:+g}%"
+        + ("; BD-rate gated on its interval" if result.gate_on_interval else ""),
         header,
         "-" * len(header),
     ]
@@ -202,9 +234,14 @@ def format_table(result: CheckResult) -> str:
             else "-"
         )
         status = "PASS" if check.passed else "FAIL: " + check.message()
+        interval = (
+            f"[{_fmt(check.bd_rate_interval[0], 2)}, {_fmt(check.bd_rate_interval[1], 2)}]"
+            if check.bd_rate_interval
+            else "n/a"
+        )
         lines.append(
-            f"{check.codec:<24} {_fmt(check.bd_rate):>10} {_fmt(check.max_bpp_increase):>12} "
-            f"{quality:>7} {len(check.bpp_changes):>9}  {status}"
+            f"{check.codec:<24} {_fmt(check.bd_rate):>10} {interval:>20} "
+            f"{_fmt(check.max_bpp_increase):>12} {quality:>7} {len(check.bpp_changes):>9}  {status}"
         )
     for codec in result.only_in_baseline:
         lines.append(f"{codec:<24} only in the baseline: not compared")
@@ -237,6 +274,13 @@ def junit_xml(result: CheckResult) -> str:
         case = ET.SubElement(suite, "testcase", classname="licbench.check", name=check.codec)
         details = [
             f"BD-rate ({result.metric}, {result.method}): {_fmt(check.bd_rate)}%",
+            "per-image mean: "
+            + (
+                f"{_fmt(check.bd_rate_per_image_mean)}% (95% interval "
+                f"[{_fmt(check.bd_rate_interval[0])}, {_fmt(check.bd_rate_interval[1])}])"
+                if check.bd_rate_interval and check.bd_rate_per_image_mean is not None
+                else "n/a"
+            ),
             f"max bpp change at equal quality: {_fmt(check.max_bpp_increase)}%",
             *(
                 f"quality {p['quality']:g}: bpp {p['baseline']:.5f} -> {p['candidate']:.5f} "
