@@ -1,17 +1,29 @@
 """Finding, checking and running the executables of a command-line codec.
 
 Every process is started with an argument list (never ``shell=True``), with no standard input,
-a timeout and captured output, so a hanging or chatty tool cannot stall or flood a run. Looking
-a tool up never raises: a missing tool, a failing capability check or an unusable ``locate``
-hook becomes a reason why the codec is unavailable.
+a timeout and captured output, so a hanging or chatty tool cannot stall or flood a run:
+
+* each tool runs in a session (process group) of its own, and when it ends, fails or times out
+  the whole group is killed, so the children and grandchildren of a shell-script wrapper (its
+  ``sleep``, a forked encoder) never outlive it, hold its pipes open, or keep writing into the
+  temporary folder that is about to be removed;
+* of its stdout and stderr only the last :data:`CAPTURE_LIMIT` bytes each are kept (the rest is
+  read and dropped), so a tool printing gigabytes costs no memory.
+
+Looking a tool up never raises: a missing tool, a failing capability check or an unusable
+``locate`` hook becomes a reason why the codec is unavailable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +35,12 @@ from licbench.registry import import_object
 QUERY_TIMEOUT = 60.0
 #: characters of a failing tool's output quoted in the error
 OUTPUT_TAIL = 1500
+#: bytes kept of each of a tool's stdout and stderr (the end of it, where errors are)
+CAPTURE_LIMIT = 64 * 1024
+#: the same for version and capability queries, whose pattern may be anywhere in a long listing
+QUERY_CAPTURE_LIMIT = 1024 * 1024
+#: seconds to wait for a killed tool's processes to release its pipes
+_REAP_SECONDS = 5.0
 
 
 class ExternalToolError(RuntimeError):
@@ -65,17 +83,107 @@ def format_argv(template: Sequence[str], values: Mapping[str, object]) -> list[s
     return [item.format_map(values) for item in template]
 
 
+class _Tail(threading.Thread):
+    """Reads a pipe to its end, keeping only its last ``limit`` bytes."""
+
+    def __init__(self, pipe: int, limit: int) -> None:
+        super().__init__(daemon=True)  # a stray that left the group must not block exit
+        self.pipe = pipe
+        self.limit = limit
+        self.kept = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self.pipe, 65536):
+                self.total += len(chunk)
+                self.kept += chunk
+                if len(self.kept) > 2 * self.limit:
+                    del self.kept[: -self.limit]
+        finally:
+            os.close(self.pipe)
+
+    def text(self) -> bytes:
+        return bytes(self.kept[-self.limit :])
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _wait_unreaped(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+
+
+def _waiter(process: subprocess.Popen[bytes]) -> threading.Thread:
+    """A thread that ends when the tool exits, *without reaping it*: while it is a zombie its
+    process-group id cannot be reused, so killing the group afterwards can only hit the tool's
+    own processes."""
+    if hasattr(os, "waitid"):
+        return threading.Thread(target=_wait_unreaped, args=(process.pid,), daemon=True)
+    return threading.Thread(target=process.wait, daemon=True)  # (macOS) reaps: kill at once
+
+
+def execute(
+    argv: Sequence[str],
+    *,
+    timeout: float | None,
+    cwd: str | Path | None = None,
+    limit: int = CAPTURE_LIMIT,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``argv`` in its own process group; kill the group when the tool ends or times out.
+
+    Returns the exit status and the last ``limit`` bytes of stdout and stderr; raises
+    :class:`subprocess.TimeoutExpired` (the group killed) or :class:`OSError` (not started).
+    """
+    stdout_r, stdout_w = os.pipe()
+    stderr_r, stderr_w = os.pipe()
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout_w,
+            stderr=stderr_w,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except BaseException:
+        for fd in (stdout_r, stderr_r):
+            os.close(fd)
+        raise
+    finally:
+        os.close(stdout_w)
+        os.close(stderr_w)
+    readers = [_Tail(stdout_r, limit), _Tail(stderr_r, limit)]
+    for reader in readers:
+        reader.start()
+    waiter = _waiter(process)
+    waiter.start()
+    exited = False
+    try:
+        waiter.join(timeout)
+        exited = not waiter.is_alive()
+    finally:
+        # the group id is the tool's pid; anything still in it is the tool's (or its strays')
+        _kill_group(process.pid)
+        if not exited:
+            waiter.join()  # it sees the kill before the tool is reaped below
+        process.wait()
+        deadline = time.monotonic() + _REAP_SECONDS
+        for reader in readers:  # EOF on both pipes: every process that held them is gone
+            reader.join(max(0.0, deadline - time.monotonic()))
+    stdout, stderr = (reader.text() for reader in readers)
+    if not exited:
+        raise subprocess.TimeoutExpired(list(argv), timeout or 0.0, stdout, stderr)
+    return subprocess.CompletedProcess(list(argv), process.returncode, stdout, stderr)
+
+
 def run(argv: Sequence[str], *, timeout: float, cwd: str | Path | None = None) -> str:
     """Run ``argv``; return stdout + stderr as text; raise ExternalToolError on any failure."""
     try:
-        done = subprocess.run(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            cwd=cwd,
-            check=False,
-        )
+        done = execute(argv, timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired:
         raise ExternalToolError(
             f"{_show(argv)} did not finish within {timeout:g} s and was stopped"
@@ -93,13 +201,7 @@ def run(argv: Sequence[str], *, timeout: float, cwd: str | Path | None = None) -
 def query(argv: Sequence[str], returncodes: Sequence[int] = (0,)) -> tuple[bool, str]:
     """Run a version or capability query; (accepted, output). Never raises."""
     try:
-        done = subprocess.run(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=QUERY_TIMEOUT,
-            check=False,
-        )
+        done = execute(argv, timeout=QUERY_TIMEOUT, limit=QUERY_CAPTURE_LIMIT)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"{type(exc).__name__}: {exc}"
     return done.returncode in returncodes, _text(done.stdout) + _text(done.stderr)

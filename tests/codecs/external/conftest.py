@@ -55,8 +55,8 @@ def fake_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., P
 
 
 class FakeRun:
-    """Stands in for ``subprocess.run`` in licbench's tool runner: records every argv and lets
-    a test say what each tool writes and prints. Nothing else is mocked."""
+    """Stands in for ``tools.execute``, the one place licbench starts a tool: records every argv
+    and lets a test say what each tool writes and prints. Nothing else is mocked."""
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
@@ -84,5 +84,5 @@ def fake_run(monkeypatch: pytest.MonkeyPatch) -> FakeRun:
     from licbench.codecs.external import tools
 
     fake = FakeRun()
-    monkeypatch.setattr(tools.subprocess, "run", fake)
+    monkeypatch.setattr(tools, "execute", fake)
     return fake
