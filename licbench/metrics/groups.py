@@ -65,14 +65,14 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
     hvs = package_check(torch, ("psnr_hvsm", "psnr-hvsm"))
     planes = package_check(torch)
 
-    def make(name, higher, unit, description, compute, value_range, colour, check):
+    def make(name, higher, unit, description, compute, value_range, colour, check, version="1"):
         return optional(
             name,
             higher,
             unit,
             description,
             compute,
-            version="1",
+            version=version,
             range=value_range,
             colour_space=colour,
             check=check,
@@ -93,11 +93,13 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             "vif-y",
             True,
             "",
-            "pixel-domain VIF of 10-bit Y (piq vif_p; equals JPEG AI's IQA-pytorch VIFs)",
+            "pixel-domain VIF of 10-bit Y (licbench's separable-window vif_p; equals JPEG AI's"
+            " IQA-pytorch VIFs)",
             jpeg_ai.vif_y,
             (0.0, math.inf),
             Y10,
-            piq,
+            planes,
+            version="2",  # 2: separable windows, centred statistics (was piq; moved ≤ 2e-5)
         ),
         make(
             "nlpd-y",
@@ -113,11 +115,12 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             "iw-ssim-y",
             True,
             "",
-            "IW-SSIM of 10-bit Y (piq information_weighted_ssim)",
+            "IW-SSIM of 10-bit Y (licbench's separable-window port of the authors' code)",
             jpeg_ai.iw_ssim_y,
             UNIT_INTERVAL,
             Y10,
-            piq,
+            planes,
+            version="2",  # 2: separable windows, centred last scale (was piq; moved ≤ 4e-7)
         ),
         make(
             "psnr-hvs-y",

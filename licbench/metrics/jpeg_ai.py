@@ -6,12 +6,12 @@ with the framework's own choice in brackets where it differs:
 
 ========== ==== ============================================================================
 ms-ssim-y  Y    pytorch-msssim on Y·1023, data range 1023 (the framework's ``msssim_torch``)
-vif-y      Y    piq ``vif_p`` on Y in [0, 1] (framework: IQA-pytorch ``VIFs``; same values to
-                ~1e-6, tested)
+vif-y      Y    pixel-domain VIF (:mod:`licbench.metrics.vif`, piq's ``vif_p`` with separable
+                windows) on Y in [0, 1] (framework: IQA-pytorch ``VIFs``; tested)
 nlpd-y     Y    IQA-pytorch ``NLPD`` on Y in [0, 1] (the framework's; no maintained library
                 that installs here has NLPD)
-iw-ssim-y  Y    piq ``information_weighted_ssim`` on Y (framework: a port of Python-IW-SSIM;
-                tested against values from it)
+iw-ssim-y  Y    IW-SSIM (:mod:`licbench.metrics.iw_ssim`, separable windows) on Y (framework:
+                a port of Python-IW-SSIM; tested against values from it)
 psnr-hvs-y Y    psnr-hvsm (the framework's), Y in [0, 1] padded to a multiple of 8 (replicate)
 fsim-rgb   RGB  piq ``fsim`` (chromatic FSIMc) on 10-bit RGB (framework: IQA-pytorch ``FSIM``
                 with its FFT calls ported to torch.fft; tested)
@@ -110,13 +110,15 @@ def ms_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:
 
 
 def vif_y(original: np.ndarray, decoded: np.ndarray) -> float:
-    """Pixel-domain VIF of Y (piq ``vif_p``, σ_n² = 2 on the 0–255 scale); 1 for identity."""
-    import piq
+    """Pixel-domain VIF of Y (:mod:`licbench.metrics.vif`, σ_n² = 2 on the 0–255 scale); 1 for
+    identity."""
     import torch
+
+    from licbench.metrics.vif import vif_pixel
 
     ref, dist = _y_pair(original, decoded, MIN_SIDE["vif"])
     with torch.no_grad():
-        return float(piq.vif_p(dist, ref, data_range=1.0))  # piq: (distorted, reference)
+        return vif_pixel(ref, dist)
 
 
 @cache
@@ -136,13 +138,14 @@ def nlpd_y(original: np.ndarray, decoded: np.ndarray) -> float:
 
 
 def iw_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:
-    """Information-content-weighted SSIM of Y (piq, 5 scales, Wang & Li 2011)."""
-    import piq
+    """Information-content-weighted SSIM of Y (:mod:`licbench.metrics.iw_ssim`, 5 scales)."""
     import torch
+
+    from licbench.metrics.iw_ssim import iw_ssim
 
     ref, dist = _y_pair(original, decoded, MIN_SIDE["iw-ssim"])
     with torch.no_grad():
-        return float(piq.information_weighted_ssim(dist, ref, data_range=1.0))
+        return iw_ssim(ref, dist)
 
 
 def fsim_rgb(original: np.ndarray, decoded: np.ndarray) -> float:

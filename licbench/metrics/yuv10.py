@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy and torch are imported where used: the metric table stays light
@@ -50,10 +51,20 @@ class Planes:
     y: Any
 
     def codes(self, plane: int) -> np.ndarray:
-        """Plane 0, 1 or 2 (Y, U, V) as integer 10-bit code values (float64 array, HxW)."""
+        """Plane 0, 1 or 2 (Y, U, V) as integer 10-bit code values (float64 array, HxW, read-only).
+
+        Computed once for all three planes (PSNR-Y/U/V/YUV and VMAF read them: six conversions
+        per image pair otherwise).
+        """
+        return self._all_codes[plane]
+
+    @cached_property
+    def _all_codes(self) -> np.ndarray:
         import numpy as np
 
-        return np.rint(self.yuv[0, plane].double().numpy() * PEAK)
+        codes = np.rint(self.yuv[0].double().numpy() * PEAK)
+        codes.flags.writeable = False
+        return codes
 
 
 def _round(values: Any) -> Any:

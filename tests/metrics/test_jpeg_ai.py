@@ -313,3 +313,47 @@ def test_missing_butteraugli_tool_is_unavailable_with_hint(monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     status = metric_availability("butteraugli")
     assert not status.ok and "apt-get install butteraugli" in status.hint
+
+
+# ------------------------------------------------------------------------------- fast paths
+
+
+@pytest.mark.parametrize(("size", "stride"), [(3, 1), (11, 1), (17, 1), (5, 2)])
+def test_separable_filter_equals_2d_convolution(size: int, stride: int) -> None:
+    from torch.nn import functional
+
+    from licbench.metrics.separable import correlate_1d, filter_valid, gaussian_taps
+
+    image = torch.rand(
+        1, 1, 37, 53, generator=torch.Generator().manual_seed(size), dtype=torch.float64
+    )
+    taps = gaussian_taps(size, size / 5.0)
+    assert math.fsum(taps) == pytest.approx(1.0, abs=1e-15)
+    kernel = torch.tensor(taps, dtype=torch.float64)
+    full = functional.conv2d(image, torch.outer(kernel, kernel)[None, None])
+    assert torch.allclose(filter_valid(image, taps), full, atol=1e-13)
+    along_w = functional.conv2d(image, kernel.view(1, 1, 1, -1), stride=(1, stride))
+    assert torch.allclose(correlate_1d(image, taps, -1, stride), along_w, atol=1e-13)
+
+
+def test_vif_matches_piq_in_float64(pair) -> None:
+    # the float64 runs agree to rounding; in float32 the centred statistics stay within 1e-6
+    import piq
+
+    from licbench.metrics.vif import vif_pixel
+
+    ref, dist = y_tensors(pair)
+    expected = float(piq.vif_p(dist.double(), ref.double(), data_range=1.0))
+    assert vif_pixel(ref.double(), dist.double()) == pytest.approx(expected, abs=1e-12)
+    assert vif_pixel(ref, dist) == pytest.approx(expected, abs=1e-6)
+
+
+def test_iw_ssim_matches_piq_in_float64(pair) -> None:
+    import piq
+
+    from licbench.metrics.iw_ssim import iw_ssim
+
+    ref, dist = y_tensors(pair)
+    expected = float(piq.information_weighted_ssim(dist.double(), ref.double(), data_range=1.0))
+    assert iw_ssim(ref.double(), dist.double()) == pytest.approx(expected, abs=1e-10)
+    assert iw_ssim(ref, dist) == pytest.approx(expected, abs=1e-6)
