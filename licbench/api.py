@@ -6,9 +6,10 @@ outputs. Each step lives in its own module; this file only wires them.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,9 +24,9 @@ from licbench.bench.freshness import (
     save_manifest,
 )
 from licbench.bench.images import DEFAULT_MAX_PIXELS
-from licbench.bench.jobs import codec_key, plan_jobs
+from licbench.bench.jobs import codec_key, format_quality, plan_jobs
 from licbench.bench.manifest import RunManifest
-from licbench.bench.runner import execute
+from licbench.bench.runner import RunInterrupted, execute, stored_jobs
 from licbench.bench.store import Store
 from licbench.codecs import (
     Codec,
@@ -40,11 +41,14 @@ from licbench.datasets import load_dataset
 from licbench.metrics import DEFAULT_METRICS, METRICS, expand_metric_names, metric_availability
 from licbench.metrics.bd_methods import DEFAULT_METHOD
 from licbench.paths import default_store
+from licbench.results.jsonsafe import json_safe
 from licbench.results.statistics import AGGREGATES, DEFAULT_AGGREGATE
 from licbench.results.summary import RunSummary
 
 if TYPE_CHECKING:  # at run time bd_rate comes through __getattr__ (it needs scipy)
     from licbench.metrics.bdrate import bd_rate
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_DATASET = "kodak-sample"
 DEFAULT_ANCHOR = "jpeg"
@@ -60,6 +64,8 @@ class RunResult:
     store: Path
     counts: dict[str, int]
     summary: RunSummary
+    #: what the run changed in the request or could not list (also logged as warnings)
+    notices: list[str] = field(default_factory=list)
 
     @property
     def all_failed(self) -> bool:
@@ -80,6 +86,22 @@ def default_codecs() -> list[CodecSpec]:
             continue
         specs.append(CodecSpec(name))
     return specs
+
+
+def _once(values: Sequence, key, what: str, notices: list[str]) -> list:
+    """``values`` with repeats dropped (first kept), each repeat a notice: a quality or codec
+    listed twice would be two jobs with one key, counted twice in every mean."""
+    kept: dict[str, object] = {}
+    for value in values:
+        name = key(value)
+        if name in kept:
+            notice = f"{what} {name} is listed more than once: measured once"
+            if notice not in notices:
+                notices.append(notice)
+                _log.warning(notice)
+        else:
+            kept[name] = value
+    return list(kept.values())
 
 
 def make_codecs(specs: Sequence[CodecSpec]) -> list[Codec]:
@@ -150,7 +172,10 @@ def run(
     bad_targets = [t for t in targets if not (t > 0 and t < float("inf"))]
     if bad_targets:
         raise UsageError(f"--target-bpp values must be positive numbers, got {bad_targets}")
-    specs = parse_codec_specs(codecs) if codecs else default_codecs()
+    notices: list[str] = []
+    specs = _once(parse_codec_specs(codecs) if codecs else default_codecs(), str, "codec", notices)
+    if qualities:
+        qualities = _once(qualities, format_quality, "quality", notices)
     anchor_spec = CodecSpec.parse(anchor)
     if str(anchor_spec) not in {str(s) for s in specs}:
         specs = [anchor_spec, *specs]
@@ -175,7 +200,12 @@ def run(
         # the override applies to the codecs the user listed, not to an anchor added for them
         listed = {str(s) for s in parse_codec_specs(codecs)} if codecs else set()
         sweep = {c.label: list(qualities) for c in codec_objects if not listed or c.label in listed}
-    images = load_dataset(dataset).images()
+    source = load_dataset(dataset)
+    images = source.images()
+    for item in source.skipped:
+        notice = f"skipped {item.name}: {item.reason}"
+        notices.append(notice)
+        _log.warning(notice)
     jobs = plan_jobs(codec_objects, images, metrics, sweep)
     out_dir = (
         Path(out)
@@ -183,6 +213,9 @@ def run(
         else Path("licbench-results") / dataset.replace(":", "_").replace(os.sep, "_")
     )
     store_path = Path(store) if store else default_store()
+    image_paths: dict[str, str] = {}
+    for image in images:  # files with equal bytes: the first one's path
+        image_paths.setdefault(image.sha256, str(Path(image.path).resolve()))
     manifest = RunManifest(
         dataset=dataset,
         store=str(store_path.resolve()),
@@ -193,38 +226,49 @@ def run(
             c.label: {"description": c.description, "version": c.version(), "key": codec_key(c)}
             for c in codec_objects
         },
-        images={image.sha256: image.name for image in images},
-        image_paths={image.sha256: str(Path(image.path).resolve()) for image in images},
+        images=[[image.name, image.sha256] for image in images],
+        image_paths=image_paths,
         jobs=[job.key for job in jobs],
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         references=list(dict.fromkeys(references)),
         bd_aggregate=bd_aggregate,
+        skipped=[{"name": item.name, "reason": item.reason} for item in source.skipped],
     )
-    # the environment is collected when the run is new or changed, and again when it computes
-    # jobs: a re-run that computes nothing keeps the record of where the results were made
-    kept = not save_manifest(manifest, out_dir, collect_environment)
-    with Store(store_path) as result_store, job_executor:
-        counts = execute(
-            jobs, result_store, executor=job_executor, progress=progress, warm_up=_warm_up
-        )
-        if kept and counts["computed"]:
-            manifest.environment = collect_environment()
-            manifest.save(out_dir)
-        if targets:
-            counts["target_probes"] = _target_rates(
-                manifest, codec_objects, images, jobs, targets, result_store, job_executor
-            )
-            manifest.save(out_dir)
-        _visual_crops(manifest, jobs, result_store, out_dir)
-        fingerprint = outputs_fingerprint(manifest, result_store)
-    stamped = current_summary(out_dir, fingerprint)
-    if stamped is None:
-        forget_outputs(out_dir)
-        summary = _write_outputs(out_dir, None)
-        remember_outputs(out_dir, fingerprint, summary.to_json())
-    else:
-        summary = RunSummary.from_json(stamped, str(out_dir / "summary.json"))
-    return RunResult(out_dir, store_path, counts, summary)
+    # the store is checked (StoreError) before anything is written to the output folder
+    with Store(store_path) as result_store:
+        try:
+            # the environment is collected when the run is new or changed, and again when it
+            # computes jobs: a re-run that computes nothing keeps where the results were made
+            kept = not save_manifest(manifest, out_dir, collect_environment)
+            with job_executor:
+                counts = execute(
+                    jobs, result_store, executor=job_executor, progress=progress, warm_up=_warm_up
+                )
+                if kept and counts["computed"]:
+                    manifest.environment = collect_environment()
+                    manifest.save(out_dir)
+                if targets:
+                    unique = list({image.sha256: image for image in images}.values())
+                    counts["target_probes"] = _target_rates(
+                        manifest, codec_objects, unique, jobs, targets, result_store, job_executor
+                    )
+                    manifest.save(out_dir)
+            _visual_crops(manifest, jobs, result_store, out_dir)
+            fingerprint = outputs_fingerprint(manifest, result_store)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the CLI
+            raise RunInterrupted.of(exc, stored_jobs(jobs, result_store), len(jobs)) from None
+    counts["skipped"] = len(source.skipped)
+    try:
+        stamped = current_summary(out_dir, fingerprint)
+        if stamped is None:
+            forget_outputs(out_dir)
+            summary = _write_outputs(out_dir, None)
+            remember_outputs(out_dir, fingerprint, json_safe(summary.to_json()))
+        else:
+            summary = RunSummary.from_json(stamped, str(out_dir / "summary.json"))
+    except KeyboardInterrupt as exc:  # every job is stored by now; only the outputs are not
+        raise RunInterrupted.of(exc, len(jobs), len(jobs)) from None
+    return RunResult(out_dir, store_path, counts, summary, notices)
 
 
 def _visual_crops(manifest: RunManifest, jobs, store: Store, out_dir: Path) -> int:
@@ -240,6 +284,8 @@ def _visual_crops(manifest: RunManifest, jobs, store: Store, out_dir: Path) -> i
     if plan != manifest.visual:
         manifest.visual = plan
         manifest.save(out_dir)
+    if store.read_only:  # a finished run re-run from a read-only store: show what is stored
+        return 0
     return compute_crops(manifest, plan, store)
 
 
@@ -284,7 +330,13 @@ def _warm_up() -> None:
 
 
 def report(folder: str | Path, store: str | Path | None = None) -> RunSummary:
-    """Rebuild a run's outputs from the store (after a change to the report, or a resumed run)."""
+    """Rebuild a run's outputs from the store (after a change to the report, or a resumed run).
+
+    The store must exist (:class:`~licbench.bench.store.StoreError` otherwise, before anything
+    in ``folder`` is touched): an empty store would rebuild outputs with no rows.
+    """
+    chosen = Path(store) if store else Path(RunManifest.load(Path(folder)).store)
+    Store(chosen, create=False, read_only=True).close()
     forget_outputs(Path(folder))
     return _write_outputs(Path(folder), Path(store) if store else None)
 

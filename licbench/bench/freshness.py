@@ -27,6 +27,7 @@ from typing import Any
 
 from licbench.bench.manifest import MANIFEST_NAME, RunManifest
 from licbench.bench.store import Store
+from licbench.core.files import atomic_write
 
 #: the stamp file in a run's output folder
 STAMP_NAME = ".licbench-outputs.json"
@@ -154,7 +155,7 @@ def remember_outputs(folder: Path, fingerprint: str, summary: dict[str, Any]) ->
     except (TypeError, ValueError):
         (folder / STAMP_NAME).unlink(missing_ok=True)
         return
-    (folder / STAMP_NAME).write_text(text)
+    atomic_write(folder / STAMP_NAME, text)  # never a truncated stamp (disk full, Ctrl-C)
 
 
 def forget_outputs(folder: Path) -> None:

@@ -21,8 +21,16 @@ What is measured, converted or refused (the README's "Bad inputs" table says the
 * CMYK: refused; converting to RGB correctly needs the file's colour profile.
 * over ``max_pixels`` (default 100 MP, ``--max-pixels``): refused from the header, before any
   pixel is decoded; Pillow's decompression-bomb guard is raised to the same limit, never lowered.
-* empty, truncated or corrupt files, files that are not images, missing or unreadable files:
-  refused with the reason.
+* multi-frame files (animated PNG, WebP or GIF, multi-page TIFF): the first frame is measured
+  and the row's notes say how many frames the file has. A still-image benchmark measures
+  stills; the first frame is what every viewer shows as the picture, and the note keeps it from
+  passing for the whole file.
+* EXIF orientation: the pixels are measured as stored, not rotated (codecs compress the stored
+  raster, and rotating would change the image's size); a file whose orientation tag asks for a
+  rotation or flip is noted.
+* empty, truncated or corrupt files, files that are not images, missing or unreadable files,
+  broken symbolic links and files that are not regular files (FIFOs, devices): refused with the
+  reason.
 
 Every refusal is an :class:`ImageLoadError` whose message starts with the file's path.
 """
@@ -32,7 +40,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import os
 import re
+import stat
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -75,11 +85,18 @@ def load_image(image: ImageRef, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedI
     """Read, verify and decode ``image`` under the policy in this module's docstring."""
     path = image.path
     try:
+        kind = os.stat(path).st_mode
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError(errno.EISDIR, "is a folder")
+        if not stat.S_ISREG(kind):  # reading a FIFO would wait for a writer forever
+            raise ImageLoadError(f"{path}: cannot read: not a regular file ({_kind(kind)})")
         data = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         if exc.errno == errno.EISDIR:
             reason = "is a folder, not a file"
+        elif exc.errno == errno.ENOENT and path.is_symlink():
+            reason = f"a broken symbolic link (to {os.readlink(path)}, which does not exist)"
         raise ImageLoadError(f"{path}: cannot read: {reason}") from exc
     actual = hashlib.sha256(data).hexdigest()
     if actual != image.sha256:
@@ -90,6 +107,48 @@ def load_image(image: ImageRef, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedI
     if not data:
         raise ImageLoadError(f"{path}: empty file (0 bytes)")
     return decode_image_bytes(data, str(path), max_pixels)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a plain file"
+
+
+#: EXIF orientation values (tag 0x0112) and what a viewer would do to show the image upright
+_ORIENTATIONS = {
+    2: "flipped left-right",
+    3: "rotated 180°",
+    4: "flipped top-bottom",
+    5: "transposed",
+    6: "rotated 90° clockwise",
+    7: "transversed",
+    8: "rotated 90° counter-clockwise",
+}
+
+
+def _stored_as_is_notes(opened: Image.Image) -> list[str]:
+    """Notes for what is measured as stored: the first of several frames, EXIF orientation."""
+    notes = []
+    frames = int(getattr(opened, "n_frames", 1) or 1)
+    if frames > 1:
+        notes.append(f"multi-frame file ({frames} frames): only the first frame is measured")
+    try:
+        orientation = opened.getexif().get(0x0112)
+    except Exception:  # a broken EXIF block is no reason to refuse the pixels
+        orientation = None
+    if orientation in _ORIENTATIONS:
+        notes.append(
+            f"EXIF orientation {orientation} ({_ORIENTATIONS[orientation]} for display) "
+            "ignored: measured as stored"
+        )
+    return notes
 
 
 def decode_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -149,8 +208,10 @@ def decode_image_bytes(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIX
                 "convert it to RGB with a colour-managed tool first"
             )
         try:
+            notes = _stored_as_is_notes(opened)
+            if getattr(opened, "n_frames", 1) > 1:
+                opened.seek(0)
             opened.load()
-            notes: list[str] = []
             converted = opened
             if mode in ("P", "PA"):
                 transparent = mode == "PA" or "transparency" in opened.info

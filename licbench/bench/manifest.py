@@ -78,7 +78,9 @@ class RunManifest:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise FileNotFoundError(f"{path}: not a readable run manifest ({exc})") from None
-        if not isinstance(data, dict) or int(data.get("format", 1)) > MANIFEST_FORMAT:
+        if not isinstance(data, dict):
+            raise FileNotFoundError(f"{path}: not a run manifest (not a JSON object)")
+        if int(data.get("format", 1)) > MANIFEST_FORMAT:
             raise FileNotFoundError(
                 f"{path}: written by a newer licbench (format {data.get('format')!r}; this one "
                 f"reads up to {MANIFEST_FORMAT}): upgrade licbench to read it"

@@ -8,18 +8,30 @@ missing. The primary key is the job key, so a job can never appear twice.
 in the WAL file, which the operating system keeps. Only a power cut or kernel crash can roll back
 the last few commits, and even then the file stays consistent (``PRAGMA integrity_check``).
 Only the parent process of a run writes; workers (local or Dask) send their records back to it.
+
+Opening checks what the file is before SQLite touches it (:func:`Store.__init__`): a folder, a
+file that is not SQLite, another application's database or a corrupt one is a
+:class:`StoreError` naming the file and what to do, and nothing is written to it (SQLite would
+otherwise happily add our tables to someone else's database). A store that cannot be written
+(read-only file or folder, immutable file) is opened read-only: enough for a finished run's
+re-run and for ``licbench report``; a run that has jobs to compute is refused up front.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import time
-from collections.abc import Iterable
+import urllib.parse
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from licbench.datasets.names import printable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -90,6 +102,23 @@ _JSON_FIELDS = ("metrics", "decode_stages", "environment")
 _ADDED_COLUMNS = {"notes": "TEXT"}
 
 
+#: the first 16 bytes of every SQLite 3 database file
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: columns a results table must have to be licbench's (older stores lack the added ones)
+_REQUIRED_COLUMNS = frozenset(
+    {"job_key", "codec", "codec_key", "quality", "image", "image_sha256", "metrics", "error"}
+)
+
+
+class StoreError(RuntimeError):
+    """A store that cannot be used as asked; the message names the file and what to do."""
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write ``path`` (False for read-only and immutable files)."""
+    return os.access(path, os.W_OK)
+
+
 def _encode_json(value: Any) -> str:
     # NaN/inf are kept as JSON extensions: they are legitimate metric values (e.g. lossless PSNR)
     return json.dumps(value, sort_keys=True)
@@ -98,17 +127,141 @@ def _encode_json(value: Any) -> str:
 class Store:
     """A SQLite results file. Safe for one writer process and any number of readers."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, read_only: bool = False) -> None:
+        """Open the store at ``path``, creating it when missing unless ``create`` is False.
+
+        ``read_only`` opens it for reading only (``licbench report``); a store this process
+        cannot write is opened that way too, and :attr:`read_only` says so. Raises
+        :class:`StoreError` for anything that is not a usable licbench store.
+        """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.executescript(SCHEMA)
-        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(results)")}
+        self.read_only = read_only
+        self.why_read_only = "opened for reading" if read_only else ""
+        self._check_file(create)
+        if self.path.exists() and not read_only:
+            stuck = [p for p in (self.path, self.path.parent) if not _writable(p)]
+            if stuck:
+                self.read_only = True
+                what = "the file" if stuck[0] == self.path else "its folder"
+                self.why_read_only = f"{what} is read-only or immutable"
+        try:
+            self._connection = self._open_read_only() if self.read_only else self._open()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path}: not a usable SQLite database ({exc}); licbench leaves it as it "
+                "is: move it away or give another --store"
+            ) from None
+
+    def _check_file(self, create: bool) -> None:
+        """What is at ``path``, before SQLite opens it: a file that is SQLite, or nothing."""
+        if self.path.is_dir():
+            raise StoreError(
+                f"{self.path}: is a folder; --store takes a file (e.g. results.sqlite)"
+            )
+        if not self.path.exists():
+            if self.path.is_symlink():
+                raise StoreError(f"{self.path}: a symbolic link to nothing; remove it or fix it")
+            if not create or self.read_only:
+                raise StoreError(
+                    f"{self.path}: no result store there; check the path (licbench run writes "
+                    "one; report reads it)"
+                )
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"{self.path}: cannot create the store's folder: {exc.strerror or exc}"
+                ) from None
+            if not _writable(self.path.parent):
+                raise StoreError(
+                    f"{self.path}: cannot create a store there (the folder is read-only); give "
+                    "another --store"
+                )
+            return
+        try:
+            with open(self.path, "rb") as f:
+                header = f.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: cannot read the store: {exc.strerror or exc}; fix its permissions "
+                "or give another --store"
+            ) from None
+        # an empty file (``touch results.sqlite``) is an empty database to SQLite: a new store
+        if header and header != SQLITE_HEADER:
+            raise StoreError(
+                f"{self.path}: not a SQLite file, so not a licbench store; licbench will not "
+                "write over it: move it away or give another --store"
+            )
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            self._check_contents(connection)  # before any write: never add tables to theirs
+        except BaseException:
+            connection.close()
+            raise
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.executescript(SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(results)")}
         for name, kind in _ADDED_COLUMNS.items():
             if name not in columns:  # a store written by an older licbench
-                self._connection.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
+                connection.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
+        return connection
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A read-only connection; ``immutable=1`` when the WAL's index cannot be created.
+
+        A WAL database needs its ``-shm`` file even to be read; in a read-only folder SQLite
+        cannot create it, and a folder nobody can write is a database nobody can change, which
+        is what ``immutable`` promises.
+        """
+        uri = "file:" + urllib.parse.quote(str(self.path.resolve()))
+        try:
+            connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60)
+            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            connection = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=60)
+        try:
+            if "results" not in self._check_contents(connection):
+                raise StoreError(
+                    f"{self.path}: an empty store (no licbench results in it) that cannot be "
+                    f"written ({self.why_read_only}); give the store the run wrote"
+                )
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _check_contents(self, connection: sqlite3.Connection) -> set[str]:
+        """Refuse another application's database and a corrupt one (nothing is written)."""
+        tables = {
+            row[0]
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if tables and "results" not in tables:
+            raise StoreError(
+                f"{self.path}: a SQLite database of another application (tables: "
+                f"{', '.join(sorted(tables)[:5])}); licbench will not add its tables to it: "
+                "give another --store"
+            )
+        if "results" in tables:
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(results)")}
+            missing = sorted(_REQUIRED_COLUMNS - columns)
+            if missing:
+                raise StoreError(
+                    f"{self.path}: its 'results' table is not licbench's (no column "
+                    f"{', '.join(missing)}); licbench will not use it: give another --store"
+                )
+        verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise StoreError(
+                f"{self.path}: the database is corrupt ({verdict}); licbench leaves it as it is: "
+                "move it away (or repair it with sqlite3 .recover) and run again"
+            )
+        return tables
 
     def close(self) -> None:
         self._connection.close()
@@ -119,18 +272,47 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def require_writable(self, why: str) -> None:
+        """:class:`StoreError` saying what cannot be done when the store is read-only."""
+        if self.read_only:
+            raise StoreError(
+                f"{self.path}: the store is read-only ({self.why_read_only}) and {why}; make it "
+                "writable or give another --store"
+            )
+
     def put(self, record: Record) -> None:
         """Write one record in its own transaction (replacing an earlier failed attempt)."""
+        self.require_writable("a result needs storing")
         row = asdict(record)
         for name in _JSON_FIELDS:
             row[name] = _encode_json(row[name])
+        for name, value in row.items():  # a file name that is not UTF-8 must not stop the run
+            if isinstance(value, str):
+                row[name] = printable(value)
         columns = ", ".join(row)
         placeholders = ", ".join(f":{name}" for name in row)
-        with self._connection:
+        with self._writing("storing a result"):
             self._connection.execute("BEGIN IMMEDIATE")
             self._connection.execute(
                 f"INSERT OR REPLACE INTO results ({columns}) VALUES ({placeholders})", row
             )
+
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """One transaction; a failed write (disk full, ...) is a :class:`StoreError`.
+
+        The transaction is rolled back, so the store keeps every row committed before.
+        """
+        try:
+            with self._connection:
+                yield
+        except sqlite3.OperationalError as exc:
+            full = "full" in str(exc)
+            advice = "free some space" if full else "check the disk and the file"
+            raise StoreError(
+                f"{self.path}: {'disk full' if full else 'cannot write'} while {what} ({exc}); "
+                f"every finished job is kept: {advice} and run the same command again"
+            ) from None
 
     def get(self, job_keys: Iterable[str]) -> dict[str, Record]:
         """The stored records among ``job_keys``, by key."""
@@ -151,6 +333,10 @@ class Store:
     def finished(self, job_keys: Iterable[str]) -> set[str]:
         """Keys of jobs that finished without error: these are never computed again."""
         return {row[0] for row in self._select("job_key", job_keys, "error IS NULL")}
+
+    def stored(self, job_keys: Iterable[str]) -> set[str]:
+        """Keys of jobs with a row, finished or failed."""
+        return {row[0] for row in self._select("job_key", job_keys)}
 
     def fingerprint(self, job_keys: Iterable[str]) -> str:
         """A digest of the stored rows of ``job_keys`` (which exist, and when each was written).
@@ -181,7 +367,8 @@ class Store:
     def put_crop(self, key: str, box: str, png: bytes | None, note: str = "") -> None:
         """Store the PNG of one crop: of a job's decoded image (``key`` = its job key) or of an
         original (``key`` = ``image:SHA256``); ``png`` None with a ``note`` when it failed."""
-        with self._connection:
+        self.require_writable("a crop for the report needs storing")
+        with self._writing("storing a crop"):
             self._connection.execute("BEGIN IMMEDIATE")
             self._connection.execute(
                 "INSERT OR REPLACE INTO crops (key, box, png, note, created) "

@@ -69,8 +69,10 @@ def plan_visual(
     for record in ok:
         coverage.setdefault(record.image_sha256, set()).add(record.codec)
 
+    names = manifest.image_names()
+
     def name_of(sha: str) -> str:
-        return manifest.images.get(sha, sha)
+        return names.get(sha, sha)
 
     order = sorted(coverage, key=lambda sha: (-len(coverage[sha]), name_of(sha)))
     for sha in order:

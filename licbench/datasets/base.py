@@ -16,6 +16,14 @@ class DatasetError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """Something under a dataset that was not listed, and why (a folder that cannot be read)."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ImageRef:
     """One image of a dataset: its name within the dataset, where it is, and its sha256."""
 
@@ -37,6 +45,8 @@ class Dataset(ABC):
     #: where the files come from, for listings ("download from URL", "package data", ...)
     source: str = ""
     license: str = ""
+    #: what :meth:`images` could not list, with the reason; reported and counted by the run
+    skipped: tuple[Skipped, ...] = ()
 
     @abstractmethod
     def images(self, *, download: bool = True, allow_partial: bool = False) -> list[ImageRef]:

@@ -16,6 +16,7 @@ from licbench.bench.manifest import RunManifest
 from licbench.bench.rate_target import RULE, chosen_job_keys
 from licbench.bench.store import Store
 from licbench.core.files import atomic_write
+from licbench.datasets.names import printable
 from licbench.metrics import column_name
 from licbench.metrics.derived import bd_series, series_names
 from licbench.reports.html import render_report
@@ -88,6 +89,32 @@ def _bd_per_image_csv(summary: RunSummary) -> str:
     return buffer.getvalue()
 
 
+#: the per-image columns that hold text (never numbers): the ones a spreadsheet could misread
+CSV_TEXT_COLUMNS = ("dataset", "image", "codec", "error", "notes")
+#: first characters that make a spreadsheet read a cell as a formula (OWASP: CSV injection)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'``; others as is.
+
+    ``=HYPERLINK(...)`` as a file name must stay a name when per_image.csv is opened in a
+    spreadsheet. Only text columns are touched, so ``-3.2`` in a number column stays a number.
+    """
+    if isinstance(text, str) and text.startswith(_FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def per_image_csv(frame: Any) -> str:
+    """per_image.csv: the frame without job keys, text cells neutralised, names printable."""
+    table = frame.drop(columns=["job_key"])
+    for column in CSV_TEXT_COLUMNS:
+        if column in table:
+            table[column] = table[column].map(neutralise)
+    return printable(table.to_csv(index=False))
+
+
 def build(
     manifest: RunManifest, store: Store, references: Sequence[ReferenceCurve] = ()
 ) -> BuiltRun:
@@ -102,11 +129,12 @@ def write_outputs(
 ) -> RunSummary:
     """(Re)build every output of the run in ``folder`` from its manifest and the store."""
     manifest = RunManifest.load(folder)
-    with Store(store_path or manifest.store) as store:
+    # reading only: a store that is not there is an error, never a new empty one
+    with Store(store_path or manifest.store, create=False, read_only=True) as store:
         built = build(manifest, store, references)
         visual = visual_section(manifest, store)
     summary, frame = built.summary, built.frame
-    atomic_write(folder / "per_image.csv", frame.drop(columns=["job_key"]).to_csv(index=False))
+    atomic_write(folder / "per_image.csv", per_image_csv(frame))
     summary.write(folder / "summary.json")
     atomic_write(folder / "bd_per_image.csv", _bd_per_image_csv(summary))
     errors = frame[frame["error"] != ""].to_dict("records") if not frame.empty else []
@@ -137,6 +165,7 @@ def write_outputs(
         "metric_columns": metric_columns,
         "curve_columns": curve_columns,
         "metric_label": shown.label,
+        "skipped": manifest.skipped,
         "headline_label": _HEADLINES[summary.bd_rate.headline],
         "bootstrap_note": _bootstrap_note(summary),
         "strip_plots": [
@@ -145,5 +174,5 @@ def write_outputs(
             if per_codec
         ],
     }
-    atomic_write(folder / "report.html", render_report(context))
+    atomic_write(folder / "report.html", printable(render_report(context)))
     return summary

@@ -48,35 +48,34 @@ PER_IMAGE_COLUMNS = [
     "encode_s",
     "decode_s",
     "error",
+    "notes",
     "image_sha256",
     "job_key",
 ]
 
 
+def _names_of(record: Record, image_names: Mapping[str, str | Sequence[str]]) -> list[str]:
+    names = image_names.get(record.image_sha256, record.image)
+    return [names] if isinstance(names, str) else list(names) or [record.image]
+
+
 def per_image_frame(
-    records: Sequence[Record], dataset: str, image_names: dict[str, str], metrics: Sequence[str]
+    records: Sequence[Record],
+    dataset: str,
+    image_names: Mapping[str, str | Sequence[str]],
+    metrics: Sequence[str],
 ) -> pd.DataFrame:
-    """One row per job. Image names come from the run (the store is shared between datasets)."""
+    """One row per job and file. Image names come from the run (the store is shared between
+    datasets): per sha256 one name, or the names of every file with those bytes, each its own
+    row (the job was computed once, for the first; the others' notes say so)."""
     rows = []
     for record in records:
-        row: dict[str, Any] = {
-            "dataset": dataset,
-            "image": image_names.get(record.image_sha256, record.image),
-            "width": record.width,
-            "height": record.height,
-            "codec": record.codec,
-            "quality": record.quality,
-            "bytes": record.bytes,
-            "bpp": record.bpp,
-            "encode_s": record.encode_s,
-            "decode_s": record.decode_s,
-            "error": record.error or "",
-            "image_sha256": record.image_sha256,
-            "job_key": record.job_key,
-        }
-        for metric in metrics:
-            row[column_name(metric)] = record.metrics.get(metric, math.nan)
-        rows.append(row)
+        names = _names_of(record, image_names)
+        for index, name in enumerate(names):
+            notes = [record.notes] if record.notes else []
+            if index:
+                notes.append(f"same bytes as {names[0]}: computed once for both")
+            rows.append(_row(record, dataset, name, "; ".join(notes), metrics))
     if not rows:
         return pd.DataFrame(columns=PER_IMAGE_COLUMNS)
     frame = pd.DataFrame(rows)
@@ -89,6 +88,42 @@ def per_image_frame(
         c for c in frame if c not in PER_IMAGE_COLUMNS
     ]
     return frame[columns].sort_values(["codec", "quality", "image"], kind="stable")
+
+
+def image_notes(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Per image with any, the distinct notes of its rows (what was done to measure it)."""
+    notes: dict[str, list[str]] = {}
+    if frame.empty:
+        return notes
+    for name, text in zip(frame["image"], frame["notes"], strict=True):
+        for note in str(text or "").split("; "):
+            if note and note not in notes.setdefault(name, []):
+                notes[name].append(note)
+    return {name: found for name, found in sorted(notes.items()) if found}
+
+
+def _row(
+    record: Record, dataset: str, name: str, notes: str, metrics: Sequence[str]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "dataset": dataset,
+        "image": name,
+        "width": record.width,
+        "height": record.height,
+        "codec": record.codec,
+        "quality": record.quality,
+        "bytes": record.bytes,
+        "bpp": record.bpp,
+        "encode_s": record.encode_s,
+        "decode_s": record.decode_s,
+        "error": record.error or "",
+        "notes": notes,
+        "image_sha256": record.image_sha256,
+        "job_key": record.job_key,
+    }
+    for metric in metrics:
+        row[column_name(metric)] = record.metrics.get(metric, math.nan)
+    return row
 
 
 def codec_curves(
@@ -331,8 +366,10 @@ def build_run(
     live above this layer); ``target_records`` the records of the jobs a ``--target-bpp``
     search chose.
     """
-    found = [records[key] for key in manifest.jobs if key in records]
-    frame = per_image_frame(found, manifest.dataset, manifest.images, manifest.metrics)
+    # a job key repeats for files with equal bytes: its record is read once, and becomes one
+    # row per file (so each file counts once in the means: the dataset has that many images)
+    found = [records[key] for key in dict.fromkeys(manifest.jobs) if key in records]
+    frame = per_image_frame(found, manifest.dataset, manifest.names_by_sha(), manifest.metrics)
     descriptions = {label: info["description"] for label, info in manifest.codecs.items()}
     curves = codec_curves(frame, descriptions, manifest.metrics)
     for label, curve in curves.items():
@@ -355,6 +392,10 @@ def build_run(
         latency=latency_table(found, list(manifest.codecs)),
         image_curves=image_curves,
     )
+    # what the input policy did (palette converted, first of N frames, ...) and what the dataset
+    # could not list: RunSummary keeps unknown keys, so these travel as its extra sections
+    summary.extra["notes"] = image_notes(frame)
+    summary.extra["skipped"] = [dict(item) for item in manifest.skipped]
     if references:
         summary.references = compare_references(
             curves, references, manifest.metrics, manifest.method, manifest.dataset
@@ -366,12 +407,15 @@ def build_run(
             manifest.target_bpp,
             manifest.target_choices,
             target_records,
-            manifest.images,
+            manifest.image_names(),
             manifest.metrics,
             target_rule,
         )
         target_frame = per_image_frame(
-            list(target_records.values()), manifest.dataset, manifest.images, manifest.metrics
+            list(target_records.values()),
+            manifest.dataset,
+            manifest.image_names(),
+            manifest.metrics,
         )
     return BuiltRun(summary, frame, target_frame)
 
@@ -383,6 +427,7 @@ __all__ = [
     "build_run",
     "codec_curves",
     "device_of",
+    "image_notes",
     "latency_table",
     "needs_gpu",
     "per_image_frame",

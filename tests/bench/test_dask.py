@@ -47,7 +47,13 @@ def test_dask_cluster_gives_the_rows_a_local_run_gives(tmp_path, image_folder):
         with Store(tmp_path / "dask.sqlite") as store:
             seen = []
             counts = execute(jobs, store, executor=executor, progress=False, on_record=seen.append)
-            assert counts == {"total": 18, "cached": 0, "computed": 18, "failed": 0}
+            assert counts == {
+                "total": 18,
+                "cached": 0,
+                "computed": 18,
+                "same_bytes": 0,
+                "failed": 0,
+            }
             assert len(seen) == 18 and store.integrity_ok()
             assert snapshot(store, jobs) == expected
             # finished jobs are never sent to the cluster again

@@ -63,7 +63,14 @@ def test_rerun_of_a_finished_run_is_light(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
 
     second = probe()
-    assert second["counts"] == {"total": 4, "cached": 4, "computed": 0, "failed": 0}
+    assert second["counts"] == {
+        "total": 4,
+        "cached": 4,
+        "computed": 0,
+        "same_bytes": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
     assert second["heavy"] == [], f"a finished re-run imported {second['heavy']}"
     assert {name: (out / name).stat().st_mtime_ns for name in files} == stamps
 

@@ -34,7 +34,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, image_folder, w
 
     with Store(tmp_path / "full.sqlite") as full:
         counts = execute(jobs, full, workers=workers, progress=False)
-        assert counts == {"total": 18, "cached": 0, "computed": 18, "failed": 0}
+        assert counts == {"total": 18, "cached": 0, "computed": 18, "same_bytes": 0, "failed": 0}
         expected = snapshot(full, jobs)
 
     class Interrupt(Exception):
