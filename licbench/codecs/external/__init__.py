@@ -92,19 +92,36 @@ def user_definition_files(value: str | None = None) -> list[Path]:
 
 
 def register_user_definitions(registry: Registry, value: str | None = None) -> list[str]:
-    """Register every user definition into ``registry``; returns their names.
+    """Register every user definition into ``registry``; returns the names registered.
 
-    A malformed file raises :class:`DefinitionError`; a name already registered raises the
-    registry's collision error. Both name the file.
+    Never raises: this runs when :mod:`licbench.codecs` is imported, i.e. for every command. A
+    file that cannot be used registers, under its file name, as an unavailable codec whose
+    reason is the error (file and line); a name that is already taken is logged and skipped
+    (the codec registered first keeps it).
     """
+    import logging
+
+    from licbench.registry import RegistryError
+
     names = []
     for path in user_definition_files(value):
         from licbench.codecs.external.codec import codec_class
-        from licbench.codecs.external.definition import load_definition
+        from licbench.codecs.external.definition import DefinitionError, load_definition
 
-        definition: Definition = load_definition(path)
-        registry.register(definition.name, codec_class(definition), origin=f"definition {path}")
-        names.append(definition.name)
+        try:
+            definition: Definition = load_definition(path)
+        except DefinitionError as exc:
+            from licbench.codecs.external.broken import broken_class
+
+            name, cls = path.stem, broken_class(path.stem, path, str(exc))
+        else:
+            name, cls = definition.name, codec_class(definition)
+        try:
+            registry.register(name, cls, origin=f"definition {path}")
+        except RegistryError as exc:
+            logging.getLogger(__name__).warning("%s; %s is ignored", exc, path)
+            continue
+        names.append(name)
     return names
 
 

@@ -180,13 +180,12 @@ class ExternalCodec(Codec):
     ) -> list[str]:
         """The encoder's argument vector for these files and this quality."""
         q = self.definition.quality
+        numbers = {"quality": _format_number(quality, q.integer)}
+        # a definition that keeps the default parameter name ("quality") passes licbench's
+        # quality through unchanged: then both entries are the same placeholder
+        numbers[q.parameter] = _format_number(self.tool_quality(quality), q.integer)
         values = self._values(
-            input=str(input_path),
-            output=str(output_path),
-            width=width,
-            height=height,
-            quality=_format_number(quality, q.integer),
-            **{q.parameter: _format_number(self.tool_quality(quality), q.integer)},
+            input=str(input_path), output=str(output_path), width=width, height=height, **numbers
         )
         return format_argv(self.definition.encode.command, values)
 

@@ -63,6 +63,7 @@ argument vector, never through a shell.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import string
 import tomllib
@@ -289,10 +290,10 @@ def _parse_quality(path: Path, table: dict[str, Any]) -> Quality:
     if (
         not isinstance(bounds, list)
         or len(bounds) != 2
-        or not all(isinstance(b, int | float) for b in bounds)
+        or not all(isinstance(b, int | float) and math.isfinite(b) for b in bounds)
         or not bounds[0] < bounds[1]
     ):
-        raise _fail(path, "quality.range must be [low, high] with low < high")
+        raise _fail(path, "quality.range must be [low, high], finite numbers with low < high")
     larger = table.get("larger", "more-bytes")
     if larger not in DIRECTIONS:
         raise _fail(path, f"quality.larger must be one of {DIRECTIONS}")
@@ -408,8 +409,8 @@ def parse_definition(text: str, path: Path) -> Definition:
             'a raw yuv decoder output does not say its size: set yuv.dimensions = "prefix"',
         )
     timeout = data.get("timeout", 600)
-    if not isinstance(timeout, int | float) or timeout <= 0:
-        raise _fail(path, "timeout must be a positive number of seconds")
+    if not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
+        raise _fail(path, "timeout must be a positive, finite number of seconds")
 
     # every placeholder must be known, and names must not shadow each other
     if quality.parameter == "quality" and quality.larger != "more-bytes":
