@@ -10,19 +10,64 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import json
 import logging
+import math
 import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from typing import NoReturn
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors on one line, as every other usage error of licbench:
+    CI logs show the reason, not a screenful of usage that ``--help`` prints anyway."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+def _number(text: str) -> float:
+    """A finite number. ``float`` alone takes "nan", which passes every threshold (no comparison
+    with NaN is true), and "inf", which turns a limit off without saying so."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 0 or more")
+    return value
 
 
 def _qualities(text: str) -> list[float]:
-    try:
-        return [float(q) for q in text.split(",") if q.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma list of numbers") from None
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("give at least one number")
+    values = []
+    for item in items:
+        try:
+            values.append(_number(item))
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(
+                exc if len(items) == 1 else f"{text!r}: {exc}"
+            ) from None
+    return values
 
 
 def _names(text: str) -> list[str]:
@@ -37,9 +82,52 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError("must be 0 (no limit) or more")
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: must be a finite number of seconds, or 0 for no limit"
+        )
     return value
+
+
+#: Dask's network protocols; inproc:// addresses exist only inside the Python process that made
+#: them, so no address of that kind can reach a scheduler from the command line
+_DASK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def _scheduler(text: str) -> str:
+    """A Dask scheduler address (``[tcp://]host:port``, ``tls://``, ...) or a scheduler file
+    (``dask scheduler --scheduler-file``), checked before anything starts: Dask takes any string
+    and fails only when its connection timeout runs out."""
+    address = text.strip()
+    if os.path.isfile(address):
+        try:
+            with open(address, encoding="utf-8") as f:
+                address = json.load(f)["address"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is a file, but not a Dask scheduler file (JSON with an address)"
+            ) from None
+        if not isinstance(address, str):
+            raise argparse.ArgumentTypeError(f"{text!r}: its address is not a string")
+    protocol, sep, location = address.rpartition("://")
+    protocol = protocol if sep else "tcp"  # Dask's default
+    if protocol not in _DASK_PROTOCOLS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the protocol must be one of {', '.join(_DASK_PROTOCOLS)} "
+            "(e.g. tcp://10.0.0.5:8786)"
+        )
+    host, colon, port = location.rpartition(":")
+    if (
+        not colon
+        or not host
+        or any(c.isspace() or c in "/?#@" for c in host)
+        or not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a scheduler address: give {protocol}://HOST:PORT "
+            "(e.g. tcp://10.0.0.5:8786) or a scheduler file"
+        )
+    return address
 
 
 def _positive_int(text: str) -> int:
@@ -59,10 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     from licbench.metrics import DEFAULT_METRICS, METRIC_GROUPS, METRICS
     from licbench.metrics.bd_methods import DEFAULT_METHOD, METHODS
     from licbench.reports import check as gate
+    from licbench.reports.roi_compute import DEFAULT_CPU_HOUR_COST, DEFAULT_GPU_HOUR_COST
     from licbench.results.statistics import AGGREGATES, DEFAULT_AGGREGATE
 
     config_names = sorted({name for arch in ARCHS.values() for name in arch.configs})
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="licbench",
         description="Benchmark image codecs on real bitstreams: bpp, PSNR, MS-SSIM, BD-rate.",
     )
@@ -105,9 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--scheduler",
+        type=_scheduler,
         metavar="ADDRESS",
-        help="with --executor dask: an existing cluster (tcp://host:8786); default: a new "
-        "local cluster of --workers processes",
+        help="with --executor dask: an existing cluster (tcp://host:8786, or a scheduler "
+        "file); default: a new local cluster of --workers processes",
     )
     run.add_argument(
         "--timeout",
@@ -167,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     roi.add_argument(
         "--deliveries-per-image", type=float, help="times each image is delivered (default 1)"
     )
+    roi.add_argument(
+        "--cpu-hour-cost",
+        type=float,
+        help=f"price of one CPU-hour of encoding/decoding (default {DEFAULT_CPU_HOUR_COST:g})",
+    )
+    roi.add_argument(
+        "--gpu-hour-cost",
+        type=float,
+        help=f"price of one GPU-hour (default {DEFAULT_GPU_HOUR_COST:g})",
+    )
     roi.add_argument("--metric", help="quality metric for 'equal quality' (default psnr-rgb)")
     roi.add_argument("--currency", help="currency label (default USD)")
     roi.add_argument("--config", help="TOML file with these values (the command line wins)")
@@ -179,13 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--candidate", required=True, help="run folder or summary.json")
     check.add_argument(
         "--max-bd-rate",
-        type=float,
+        type=_number,
         default=gate.DEFAULT_MAX_BD_RATE,
         help=f"largest BD-rate allowed, %% ({gate.DEFAULT_MAX_BD_RATE:g})",
     )
     check.add_argument(
         "--max-bpp-increase",
-        type=float,
+        type=_number,
         default=gate.DEFAULT_MAX_BPP_INCREASE,
         help=f"largest bpp increase at an equal quality setting, %% "
         f"({gate.DEFAULT_MAX_BPP_INCREASE:g})",
@@ -209,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--arch", required=True, choices=list(ARCHS))
     train.add_argument("--config", default=TrainConfig.default_config, choices=config_names)
-    train.add_argument("--lmbda", type=float, required=True, help="λ of λ·255²·MSE + bpp")
-    train.add_argument("--alpha", type=float, default=1.0, help="CCA-loss weight (0: off)")
+    train.add_argument("--lmbda", type=_positive, required=True, help="λ of λ·255²·MSE + bpp")
+    train.add_argument("--alpha", type=_non_negative, default=1.0, help="CCA-loss weight (0: off)")
     train.add_argument("--data", required=True, help="folder of training images")
     train.add_argument("--val", help="folder of validation images")
     train.add_argument("--steps", type=_positive_int, required=True)
@@ -221,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--crop", type=_positive_int, default=TrainConfig.crop, help="multiple of 64"
     )
-    train.add_argument("--lr", type=float, default=TrainConfig.lr)
+    train.add_argument("--lr", type=_positive, default=TrainConfig.lr)
     train.add_argument("--val-every", type=_positive_int, default=TrainConfig.val_every)
     train.add_argument("--save-every", type=_positive_int, default=TrainConfig.save_every)
     train.add_argument("--seed", type=int, default=TrainConfig.seed)
@@ -326,6 +426,8 @@ def _cmd_roi(args: argparse.Namespace) -> int:
                 "storage_cost_per_gb_month",
                 "egress_cost_per_gb",
                 "deliveries_per_image",
+                "cpu_hour_cost",
+                "gpu_hour_cost",
                 "metric",
                 "currency",
                 "out",
@@ -343,11 +445,19 @@ def _cmd_roi(args: argparse.Namespace) -> int:
                 f"{codec}: {entry['bd_rate_percent']:+.2f}% bytes vs {result['anchor']} "
                 f"({result['metric']}); first year {result['currency']} {abs(total):,.2f} "
                 f"{'saved' if total >= 0 else 'extra cost'}"
+                + _net_of_compute(entry["compute"], result["currency"])
             )
         else:
             print(f"{codec}: no estimate (no BD-rate against {result['anchor']})")
     print(f"roi: {html_path}\nroi: {json_path}")
     return 0
+
+
+def _net_of_compute(compute: dict, currency: str) -> str:
+    if not compute.get("estimable"):
+        return ""
+    net = compute["net_saving_year_1"]
+    return f"; net of compute {currency} {abs(net):,.2f} {'saved' if net >= 0 else 'lost'}"
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

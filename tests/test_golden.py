@@ -42,6 +42,8 @@ VOLATILE_KEYS = {
     "decode_vs_anchor",
     "summary_sha256",
     "machine",
+    "chart",  # a PNG: its bytes depend on matplotlib's version
+    "compute",  # ROI's compute cost: timings times prices
 }
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from licbench.core.files import atomic_write
+from licbench.core.text import terminal_safe, xml_safe
 from licbench.metrics.derived import bd_series
 from licbench.results.jsonsafe import json_safe
 from licbench.results.series import higher_is_better
@@ -114,6 +115,10 @@ def compare(
     from licbench.results.compare import compare as compare_curves  # (scipy: only when comparing)
     from licbench.results.statistics import per_image_bd
 
+    for name, limit in (("max_bd_rate", max_bd_rate), ("max_bpp_increase", max_bpp_increase)):
+        # no comparison with NaN is true, so a NaN limit would pass any regression
+        if not isinstance(limit, int | float) or not math.isfinite(limit):
+            raise CheckUsageError(f"{name} must be a finite number of percent, got {limit!r}")
     base_file, base = load_summary(baseline)
     cand_file, cand = load_summary(candidate)
     curve = bd_series(metric)
@@ -250,7 +255,7 @@ def format_table(result: CheckResult) -> str:
     failed = sum(not c.passed for c in result.codecs)
     verdict = "PASS" if result.passed else f"FAIL ({failed} of {len(result.codecs)} codecs)"
     lines.append(verdict)
-    return "\n".join(lines)
+    return "\n".join(terminal_safe(line) for line in lines)
 
 
 def junit_xml(result: CheckResult) -> str:
@@ -269,9 +274,12 @@ def junit_xml(result: CheckResult) -> str:
     )
     properties = ET.SubElement(suite, "properties")
     for name in ("baseline", "candidate", "metric", "method", "max_bd_rate", "max_bpp_increase"):
-        ET.SubElement(properties, "property", name=name, value=str(getattr(result, name)))
+        value = xml_safe(str(getattr(result, name)))
+        ET.SubElement(properties, "property", name=name, value=value)
     for check in result.codecs:
-        case = ET.SubElement(suite, "testcase", classname="licbench.check", name=check.codec)
+        case = ET.SubElement(
+            suite, "testcase", classname="licbench.check", name=xml_safe(check.codec)
+        )
         details = [
             f"BD-rate ({result.metric}, {result.method}): {_fmt(check.bd_rate)}%",
             "per-image mean: "
@@ -290,12 +298,14 @@ def junit_xml(result: CheckResult) -> str:
             *check.notes,
         ]
         if not check.passed:
-            failure = ET.SubElement(case, "failure", message=check.message(), type="regression")
-            failure.text = "\n".join(details)
+            failure = ET.SubElement(
+                case, "failure", message=xml_safe(check.message()), type="regression"
+            )
+            failure.text = xml_safe("\n".join(details))
         else:
-            ET.SubElement(case, "system-out").text = "\n".join(details)
+            ET.SubElement(case, "system-out").text = xml_safe("\n".join(details))
     for codec in result.only_in_baseline + result.only_in_candidate:
-        case = ET.SubElement(suite, "testcase", classname="licbench.check", name=codec)
+        case = ET.SubElement(suite, "testcase", classname="licbench.check", name=xml_safe(codec))
         where = "baseline" if codec in result.only_in_baseline else "candidate"
         ET.SubElement(case, "skipped", message=f"only in the {where} run: not compared")
     ET.indent(suites)

@@ -30,6 +30,12 @@ from typing import Any
 
 from licbench.core.files import atomic_write
 from licbench.metrics.derived import bd_series
+from licbench.reports.roi_compute import (
+    DEFAULT_CPU_HOUR_COST,
+    DEFAULT_GPU_HOUR_COST,
+    break_even_month,
+    compute_cost,
+)
 from licbench.results.compare import compare
 from licbench.results.jsonsafe import json_safe
 from licbench.results.series import higher_is_better, label
@@ -53,6 +59,8 @@ class ROIInputs:
     storage_cost_per_gb_month: float | None = None
     egress_cost_per_gb: float | None = None
     deliveries_per_image: float = 1.0
+    cpu_hour_cost: float = DEFAULT_CPU_HOUR_COST
+    gpu_hour_cost: float = DEFAULT_GPU_HOUR_COST
     metric: str = "psnr-rgb"
     currency: str = "USD"
     out: str | None = None
@@ -72,7 +80,11 @@ _NUMBERS = {
     "storage_cost_per_gb_month",
     "egress_cost_per_gb",
     "deliveries_per_image",
+    "cpu_hour_cost",
+    "gpu_hour_cost",
 }
+
+_TEXTS = {"run", "anchor", "metric", "currency", "out"}
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -108,11 +120,18 @@ def merge_inputs(config: dict[str, Any] | None, cli: dict[str, Any]) -> tuple[RO
     for key in _NUMBERS:
         if key in values:
             try:
+                if isinstance(values[key], bool):  # float(true) would be a silent 1.0
+                    raise TypeError
                 values[key] = float(values[key])
             except (TypeError, ValueError):
                 raise ROIUsageError(f"{key} must be a number, got {values[key]!r}") from None
             if not math.isfinite(values[key]) or values[key] < 0:
-                raise ROIUsageError(f"{key} must be a non-negative number, got {values[key]!r}")
+                raise ROIUsageError(
+                    f"{key} must be a finite, non-negative number, got {values[key]!r}"
+                )
+    for key in _TEXTS:  # a TOML number or list where a path or name belongs
+        if key in values and not isinstance(values[key], str):
+            raise ROIUsageError(f"{key} must be a string, got {values[key]!r}")
     missing = [k for k in ROIInputs.REQUIRED if values.get(k) is None]
     if missing:
         flags = ", ".join("--" + k.replace("_", "-") for k in missing)
@@ -143,7 +162,7 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
     raw = file.read_bytes()
     try:
         summary = RunSummary.from_json(json.loads(raw), str(file))
-    except ValueError as exc:  # SummaryError, or not JSON at all
+    except (ValueError, RecursionError) as exc:  # SummaryError, not JSON, absurdly deep
         raise ROIUsageError(f"{file}: not a readable summary.json ({exc})") from None
     bd = summary.bd_rate
     anchor = inputs.anchor or bd.anchor
@@ -184,6 +203,64 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
         facts["sources"]["device"] = _cite(["latency", codec, "device"], row.device)
         return facts
 
+    def savings(bd_value: float) -> dict[str, float]:
+        """Storage and bandwidth saved at a BD-rate of ``bd_value`` % (see the module doc)."""
+        saved_mb = M * (-bd_value / 100.0)
+        monthly_gb = N * saved_mb / 1000.0
+        money = {
+            "size_ratio": 1.0 + bd_value / 100.0,
+            "mean_image_mb": M * (1.0 + bd_value / 100.0),
+            "saved_mb_per_image": saved_mb,
+            "new_data_saved_gb_per_month": monthly_gb,
+            "storage_saving_month_1": monthly_gb * X,
+            "storage_saving_month_12": MONTHS * monthly_gb * X,
+            "storage_saving_year_1": FIRST_YEAR_STORAGE_FACTOR * monthly_gb * X,
+            "egress_gb_saved_per_month": D * monthly_gb,
+            "egress_saving_per_month": D * monthly_gb * Y,
+            "egress_saving_year_1": MONTHS * D * monthly_gb * Y,
+        }
+        money["total_saving_year_1"] = (
+            money["storage_saving_year_1"] + money["egress_saving_year_1"]
+        )
+        return money
+
+    prices = (inputs.cpu_hour_cost, inputs.gpu_hour_cost)
+    anchor_compute = compute_cost(summary.latency.get(anchor), *prices)
+
+    def net_of_compute(entry: dict[str, Any], codec: str, interval: Any) -> dict[str, Any]:
+        """The compute the switch adds per month, and the saving left after paying for it."""
+        cost = compute_cost(summary.latency.get(codec), *prices)
+        mine, theirs = cost.per_month(N, D), anchor_compute.per_month(N, D)
+        out: dict[str, Any] = {
+            "device": "gpu" if cost.gpu else "cpu",
+            "price_per_hour": cost.price_per_hour,
+            "compute_per_month": mine,
+            "anchor_compute_per_month": theirs,
+        }
+        if mine is None or theirs is None or not entry["estimable"]:
+            out["estimable"] = False
+            return out
+        extra = mine - theirs
+        out.update(
+            estimable=True,
+            extra_compute_per_month=extra,
+            net_saving_year_1=entry["total_saving_year_1"] - MONTHS * extra,
+        )
+        out["net_saving_year_1_interval"] = None
+        month = break_even_month(
+            entry["storage_saving_month_1"], entry["egress_saving_per_month"], extra
+        )
+        out["break_even_month"] = month
+        out["break_even_stored_gb"] = (
+            month * N * entry["mean_image_mb"] / 1000.0 if month is not None else None
+        )
+        if interval is not None:
+            out["net_saving_year_1_interval"] = [
+                savings(interval.high)["total_saving_year_1"] - MONTHS * extra,
+                savings(interval.low)["total_saving_year_1"] - MONTHS * extra,
+            ]
+        return out
+
     anchor_decode = decode_facts(anchor)
     codecs: dict[str, Any] = {}
     for codec in summary.codecs:
@@ -214,30 +291,26 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
                 "value": entry["quality_range"],
             }
         bd_value = entry["bd_rate_percent"]
-        if bd_value is None:
-            entry["estimable"] = False
-        else:
-            entry["estimable"] = True
-            fraction_saved = -bd_value / 100.0
-            saved_mb = M * fraction_saved
-            monthly_gb = N * saved_mb / 1000.0
-            entry.update(
-                {
-                    "size_ratio": 1.0 + bd_value / 100.0,
-                    "mean_image_mb": M * (1.0 + bd_value / 100.0),
-                    "saved_mb_per_image": saved_mb,
-                    "new_data_saved_gb_per_month": monthly_gb,
-                    "storage_saving_month_1": monthly_gb * X,
-                    "storage_saving_month_12": MONTHS * monthly_gb * X,
-                    "storage_saving_year_1": FIRST_YEAR_STORAGE_FACTOR * monthly_gb * X,
-                    "egress_gb_saved_per_month": D * monthly_gb,
-                    "egress_saving_per_month": D * monthly_gb * Y,
-                    "egress_saving_year_1": MONTHS * D * monthly_gb * Y,
-                }
+        entry["estimable"] = bd_value is not None
+        if bd_value is not None:
+            entry.update(savings(bd_value))
+        stats = summary.bd_rate.statistics(metric, codec)
+        interval = stats.mean_ci if stats is not None and stats.mean_ci.ok else None
+        entry["bd_rate_interval"] = interval.to_json() if interval else None
+        entry["total_saving_year_1_interval"] = None
+        if interval is not None and entry["estimable"]:
+            entry["bd_rate_interval_of"] = (
+                f"the mean of {len(stats.values)} per-image BD-rates, 95% {stats.interval} "
+                f"bootstrap interval over images ({stats.resamples} resamples, seed {stats.seed})"
             )
-            entry["total_saving_year_1"] = (
-                entry["storage_saving_year_1"] + entry["egress_saving_year_1"]
+            entry["sources"]["bd_rate_interval"] = _cite(
+                ["bd_rate", "per_image", metric, codec, "mean_ci"], entry["bd_rate_interval"]
             )
+            entry["total_saving_year_1_interval"] = [
+                savings(interval.high)["total_saving_year_1"],
+                savings(interval.low)["total_saving_year_1"],
+            ]
+        entry["compute"] = net_of_compute(entry, codec, interval)
         decode = decode_facts(codec)
         entry["decode"] = decode
         if (
@@ -270,7 +343,10 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
             "storage_cost_per_gb_month": X,
             "egress_cost_per_gb": Y,
             "deliveries_per_image": D,
+            "cpu_hour_cost": inputs.cpu_hour_cost,
+            "gpu_hour_cost": inputs.gpu_hour_cost,
         },
+        "chart": saving_chart(codecs, inputs.currency),
         "input_sources": dict(origin or {}),
         "codecs": codecs,
         "assumptions": assumptions(inputs, anchor, label(curve), method, summary),
@@ -300,8 +376,16 @@ def assumptions(
         "deliveries of older images are not counted. A year is 12 equal months.",
         "1 GB = 1000 MB (decimal units, as cloud price lists use); prices are per GB stored per "
         "month and per GB delivered.",
-        "Not counted: the compute cost of encoding, re-encoding images you already have, "
-        "support for the new format in viewers and browsers, CDN or caching effects.",
+        f"Compute: every new image is encoded once and every delivery decoded once, at the run's "
+        f"median times, priced at {inputs.currency} {inputs.cpu_hour_cost:g} per CPU-hour and "
+        f"{inputs.currency} {inputs.gpu_hour_cost:g} per GPU-hour (the device each codec ran on; "
+        f"defaults {DEFAULT_CPU_HOUR_COST:g} and {DEFAULT_GPU_HOUR_COST:g} unless you gave "
+        "yours); one process per core, no batching. Set the prices to 0 for decoding your "
+        "clients pay for on their own devices.",
+        "The interval beside a saving is the saving at either end of the 95% bootstrap interval "
+        "of the per-image mean BD-rate: how much the figure could move on other, similar images.",
+        "Not counted: re-encoding images you already have, support for the new format in "
+        "viewers and browsers, CDN or caching effects, engineering time.",
         "Decode latency is the median over every image and quality of the run, measured on the "
         f"run's machine ({summary.environment.get('cpu', 'unknown CPU')}); it "
         "grows with image size and differs on other hardware.",
@@ -343,3 +427,27 @@ __all__ = [
     "render",
     "write",
 ]
+
+
+def saving_chart(codecs: dict[str, Any], currency: str) -> str | None:
+    """Net first-year saving per codec, with its interval as an error bar: a data URI."""
+    rows = [
+        (name, entry["compute"]) for name, entry in codecs.items() if entry["compute"]["estimable"]
+    ]
+    if not rows:
+        return None
+    from licbench.reports.plots import figure_uri, plt
+
+    figure, axes = plt.subplots(figsize=(7, 0.6 + 0.5 * len(rows)), dpi=110)
+    for row, (_, compute) in enumerate(rows):
+        value = compute["net_saving_year_1"]
+        axes.barh(row, value, color="#0a6b2e" if value >= 0 else "#a31515")
+        low_high = compute.get("net_saving_year_1_interval")
+        if low_high:
+            axes.plot(low_high, [row, row], color="black")
+    axes.axvline(0.0, color="grey", linewidth=0.8)
+    axes.set_yticks(range(len(rows)), [name.replace("$", r"\$") for name, _ in rows])
+    axes.set_xlabel(f"first-year saving net of compute ({currency}); bar: 95% interval")
+    axes.grid(True, axis="x", alpha=0.3)
+    figure.tight_layout()
+    return figure_uri(figure)

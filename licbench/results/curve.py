@@ -24,8 +24,20 @@ def _number(value: Any) -> float:
     if value is None:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CurveError(f"not a number: {value!r}")
+        raise CurveError(f"not a number: {value!r:.60}")
     return float(value)
+
+
+def _checked(values: list[Any], where: str) -> list[Any]:
+    """A series as read: numbers or null (a missing point); anything else is refused."""
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise CurveError(f"{where} holds {value!r:.60}, not a number")
+        if not math.isfinite(value):
+            raise CurveError(f"{where} holds {value!r}, not a finite number (write null)")
+    return values
 
 
 @dataclass
@@ -52,7 +64,7 @@ class Curve:
         for key, values in results.items():
             if not isinstance(values, list):
                 raise CurveError(f"curve {name!r}: results[{key!r}] is not a list")
-            series[str(key)] = list(values)
+            series[str(key)] = _checked(list(values), f"curve {name!r}: results[{key!r}]")
         version = data.get("version")
         extra = {
             k: v for k, v in data.items() if k not in ("name", "description", "results", "version")

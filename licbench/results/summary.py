@@ -33,8 +33,33 @@ def _number(value: Any) -> float:
     if value is None:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SummaryError(f"not a number: {value!r}")
+        raise SummaryError(f"not a number: {value!r:.60}")
+    if not math.isfinite(value):
+        raise SummaryError(f"{value!r} is not a finite number (write null)")
     return float(value)
+
+
+def _count(value: Any, where: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SummaryError(f"{where} is {value!r:.60}, not a count")
+    return value
+
+
+#: deeper than this is not a licbench summary (its deepest entry is about 7 levels)
+MAX_DEPTH = 32
+
+
+def _check_depth(value: Any, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise SummaryError(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        for inner in value.values():
+            _check_depth(inner, depth + 1)
+    elif isinstance(value, list):
+        for inner in value:
+            _check_depth(inner, depth + 1)
 
 
 @dataclass
@@ -388,16 +413,17 @@ class RunSummary:
     def from_json(cls, data: Any, where: str = "summary.json") -> RunSummary:
         """Read a summary object; :class:`SummaryError` naming ``where`` when it is not one."""
         try:
+            _check_depth(data)
             data = _mapping(data, where)
             codecs = data.get("codecs")
             if not isinstance(codecs, dict):
                 raise SummaryError("no 'codecs' section; is it a licbench summary.json?")
             return cls(
                 dataset=str(data.get("dataset") or ""),
-                images=int(data.get("images") or 0),
-                jobs=int(data.get("jobs") or 0),
-                jobs_missing=int(data.get("jobs_missing") or 0),
-                jobs_failed=int(data.get("jobs_failed") or 0),
+                images=_count(data.get("images"), "images"),
+                jobs=_count(data.get("jobs"), "jobs"),
+                jobs_missing=_count(data.get("jobs_missing"), "jobs_missing"),
+                jobs_failed=_count(data.get("jobs_failed"), "jobs_failed"),
                 environment=_mapping(data.get("environment") or {}, "environment"),
                 codecs={str(k): Curve.from_dict(v, str(k)) for k, v in codecs.items()},
                 bd_rate=BDTable.from_json(data.get("bd_rate")),
@@ -420,7 +446,7 @@ class RunSummary:
                 },
                 extra={k: v for k, v in data.items() if k not in _KNOWN},
             )
-        except (SummaryError, CurveError, TypeError, ValueError) as exc:
+        except (SummaryError, CurveError, TypeError, ValueError, AttributeError) as exc:
             raise SummaryError(f"{where}: {exc}") from None
 
     def write(self, path: Path) -> None:
@@ -439,8 +465,8 @@ class RunSummary:
             raise SummaryError(f"{path} {what} (give a licbench run folder or its summary.json)")
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SummaryError(f"{file}: not a readable summary.json ({exc})") from exc
+        except (OSError, ValueError, RecursionError) as exc:
+            raise SummaryError(f"{file}: not a readable summary.json ({exc})") from None
         return file, cls.from_json(data, str(file))
 
 
