@@ -60,7 +60,6 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
     """The metric objects, built with ``optional`` (``OptionalMetric``, which takes ``check``)."""
     torch = ("torch", "torch")
     piq = package_check(torch, ("piq", "piq"))
-    msssim = package_check(torch, ("pytorch_msssim", "pytorch-msssim"))
     iqa = package_check(torch, ("IQA_pytorch", "IQA-pytorch"))
     hvs = package_check(torch, ("psnr_hvsm", "psnr-hvsm"))
     planes = package_check(torch)
@@ -83,11 +82,12 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             "ms-ssim-y",
             True,
             "",
-            "MS-SSIM of 10-bit BT.709 Y (pytorch-msssim, data range 1023), as JPEG AI",
+            "MS-SSIM of 10-bit BT.709 Y (pytorch-msssim's, data range 1023), as JPEG AI",
             jpeg_ai.ms_ssim_y,
             UNIT_INTERVAL,
             Y10,
-            msssim,
+            planes,
+            version="2",  # 2: licbench's shifted-sum filters (was pytorch-msssim; moved ≤ 3e-7)
         ),
         make(
             "vif-y",

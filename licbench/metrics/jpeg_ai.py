@@ -5,7 +5,9 @@ planes of :mod:`licbench.metrics.yuv10` (converted once per image). Implementati
 with the framework's own choice in brackets where it differs:
 
 ========== ==== ============================================================================
-ms-ssim-y  Y    pytorch-msssim on Y·1023, data range 1023 (the framework's ``msssim_torch``)
+ms-ssim-y  Y    pytorch-msssim's MS-SSIM (:mod:`licbench.metrics.ms_ssim_y`, separable shifted
+                sums; equal in float64) on Y·1023, data range 1023 (the framework's
+                ``msssim_torch``)
 vif-y      Y    pixel-domain VIF (:mod:`licbench.metrics.vif`, piq's ``vif_p`` with separable
                 windows) on Y in [0, 1] (framework: IQA-pytorch ``VIFs``; tested)
 nlpd-y     Y    IQA-pytorch ``NLPD`` on Y in [0, 1] (the framework's; no maintained library
@@ -100,13 +102,14 @@ def psnr_yuv(original: np.ndarray, decoded: np.ndarray) -> float:
 
 
 def ms_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:
-    """MS-SSIM of Y on the 0–1023 scale (pytorch-msssim, data range 1023)."""
+    """MS-SSIM of Y on the 0–1023 scale (pytorch-msssim's definition, data range 1023)."""
     import torch
-    from pytorch_msssim import ms_ssim
+
+    from licbench.metrics.ms_ssim_y import ms_ssim
 
     ref, dist = _y_pair(original, decoded, MIN_SIDE["ms-ssim"])
     with torch.no_grad():
-        return float(ms_ssim(ref * PEAK, dist * PEAK, data_range=float(PEAK)))
+        return ms_ssim(ref * PEAK, dist * PEAK, float(PEAK))
 
 
 def vif_y(original: np.ndarray, decoded: np.ndarray) -> float:

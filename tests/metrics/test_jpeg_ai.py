@@ -84,7 +84,7 @@ def test_version_is_part_of_identity() -> None:
     import dataclasses
 
     metric = METRICS.get("vif-y")
-    assert dataclasses.replace(metric, version="2").identity != metric.identity
+    assert dataclasses.replace(metric, version=metric.version + "1").identity != metric.identity
 
 
 def test_existing_psnr_y_untouched() -> None:
@@ -357,3 +357,14 @@ def test_iw_ssim_matches_piq_in_float64(pair) -> None:
     expected = float(piq.information_weighted_ssim(dist.double(), ref.double(), data_range=1.0))
     assert iw_ssim(ref.double(), dist.double()) == pytest.approx(expected, abs=1e-10)
     assert iw_ssim(ref, dist) == pytest.approx(expected, abs=1e-6)
+
+
+def test_ms_ssim_y_equals_pytorch_msssim_in_float64(pair) -> None:
+    from pytorch_msssim import ms_ssim as library_ms_ssim
+
+    from licbench.metrics.ms_ssim_y import ms_ssim
+
+    ref, dist = (t.double() * 1023 for t in y_tensors(pair))
+    expected = float(library_ms_ssim(ref, dist, data_range=1023.0))
+    assert ms_ssim(ref, dist, 1023.0) == pytest.approx(expected, abs=1e-13)
+    assert ms_ssim(ref.float(), dist.float(), 1023.0) == pytest.approx(expected, abs=1e-6)
