@@ -148,8 +148,9 @@ class Store:
             self._connection = self._open_read_only() if self.read_only else self._open()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
-                f"{self.path}: not a usable SQLite database ({exc}); licbench leaves it as it "
-                "is: move it away or give another --store"
+                f"{self.path}: not a usable SQLite database, corrupt or locked ({exc}); licbench "
+                "leaves it as it is: move it away (or repair it with sqlite3 .recover) or give "
+                "another --store"
             ) from None
 
     def _check_file(self, create: bool) -> None:

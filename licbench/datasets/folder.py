@@ -29,7 +29,7 @@ from licbench.datasets.names import printable
 
 #: lower-case file extensions taken as images (matched case-insensitively)
 IMAGE_EXTENSIONS = frozenset(
-    {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm", ".pgm"}
+    {".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".ppm", ".pgm"}
 )
 #: folders that hold copies or metadata, never images of the set (macOS resource forks, VCS)
 _SKIP_DIRS = frozenset({"__MACOSX"})
