@@ -126,11 +126,12 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             "psnr-hvs-y",
             True,
             "dB",
-            "PSNR-HVS of 10-bit Y (psnr-hvsm, as JPEG AI)",
+            "PSNR-HVS of 10-bit Y (psnr-hvsm's, as JPEG AI)",
             jpeg_ai.psnr_hvs_y,
             DECIBELS,
             Y10,
             hvs,
+            version="2",  # 2: vectorised DCT here, psnr-hvsm's CSF table (equal to ~1e-14)
         ),
         make(
             "fsim-rgb",
