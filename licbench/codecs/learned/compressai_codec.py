@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -63,6 +64,14 @@ def cached_sha256(path: Path) -> str:
     if key not in _sha256_cache:
         _sha256_cache[key] = file_sha256(path)
     return _sha256_cache[key]
+
+
+def _missing_weights(exc: Exception) -> Availability:
+    from licbench.codecs.learned.zoo import FETCH_COMMAND
+
+    return Availability(
+        False, f"compressai: {exc}", f"run `{FETCH_COMMAND}` on a connected machine"
+    )
 
 
 class CodecUnavailableError(CodecSpecError):
@@ -169,13 +178,7 @@ class CompressAICodec(Codec):
             try:
                 self._files = zoo.require_pretrained(self.model_name, self.metric)
             except zoo.MissingWeightsError as exc:
-                raise CodecUnavailableError(
-                    Availability(
-                        False,
-                        f"compressai: {exc}",
-                        f"run `{zoo.FETCH_COMMAND}` on a connected machine",
-                    )
-                ) from None
+                raise CodecUnavailableError(_missing_weights(exc)) from None
             self.qualities = tuple(self._files)
 
     def _init_own(self, metric: str | None, weights: str | None) -> None:
@@ -226,6 +229,28 @@ class CompressAICodec(Codec):
                     False, f"the {dist} package is not installed", f"pip install {dist}"
                 )
         return Availability.yes()
+
+    @classmethod
+    def available_for(cls, params: Mapping[str, str]) -> Availability:
+        """Availability of one spec: a zoo model with published weights needs them cached.
+
+        Reads CompressAI's tables (imports compressai); a spec that is wrong in other ways is
+        left to the constructor, whose error says what is wrong.
+        """
+        base = cls.available()
+        params = {**cls.defaults, **params}
+        model = params.get("model", "")
+        if not base.ok or not model or ":" in model or params.get("ckpt") or params.get("weights"):
+            return base
+        from licbench.codecs.learned import zoo
+
+        try:
+            zoo.require_pretrained(model, params.get("metric") or "mse")
+        except zoo.MissingWeightsError as exc:
+            return _missing_weights(exc)
+        except zoo.ZooError:
+            pass
+        return base
 
     # ------------------------------------------------------------------ models
     def _quality_index(self, quality: float) -> int:

@@ -108,10 +108,15 @@ def test_without_cached_weights_unavailable_with_what_to_copy_where(torch_home: 
     assert "mbt2018-mean-ms-ssim-8-0cc7b94f.pth.tar" in reason
     with pytest.raises(CodecUnavailableError, match="publishes no mse weights"):
         create_codec("compressai:model=bmshj2018-factorized-relu")
+    # the same answer for a spec without building the codec
+    for_spec = CompressAICodec.available_for({"model": "mbt2018-mean", "metric": "ms-ssim"})
+    assert for_spec == caught.value.availability
+    assert CompressAICodec.available_for({"model": "mbt2018-mean", "weights": "random"}).ok
 
 
 def test_cached_zoo_weights_load_through_compressais_loader(torch_home: Path) -> None:
     source = fake_zoo_cache(torch_home)
+    assert CompressAICodec.available_for({"model": "bmshj2018-factorized"}).ok
     codec = create_codec("compressai:model=bmshj2018-factorized")
     assert codec.qualities == tuple(range(1, 9))
     sha = file_sha256(source)
