@@ -32,6 +32,7 @@ from licbench.codecs import (
     Codec,
     CodecSpec,
     CodecSpecError,
+    QualityError,
     codec_info,
     create_codec,
     list_codecs,
@@ -200,6 +201,14 @@ def run(
         # the override applies to the codecs the user listed, not to an anchor added for them
         listed = {str(s) for s in parse_codec_specs(codecs)} if codecs else set()
         sweep = {c.label: list(qualities) for c in codec_objects if not listed or c.label in listed}
+    elif qualities is not None:
+        raise UsageError("--qualities: give at least one quality")
+    for codec in codec_objects:  # each codec's own range, before anything is planned or stored
+        for quality in (sweep or {}).get(codec.label, ()):
+            try:
+                codec.check_quality(quality)
+            except QualityError as exc:
+                raise UsageError(str(exc)) from exc
     source = load_dataset(dataset)
     images = source.images()
     for item in source.skipped:

@@ -9,7 +9,14 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from licbench.codecs.base import Availability, Codec, CodecSpec, CodecSpecError, parse_codec_specs
+from licbench.codecs.base import (
+    Availability,
+    Codec,
+    CodecSpec,
+    CodecSpecError,
+    QualityError,
+    parse_codec_specs,
+)
 from licbench.registry import Registry, RegistryError
 
 CODECS: Registry[type[Codec]] = Registry("codec", "licbench.codecs")
@@ -104,6 +111,7 @@ __all__ = [
     "CodecInfo",
     "CodecSpec",
     "CodecSpecError",
+    "QualityError",
     "RegistryError",
     "codec_info",
     "create_codec",

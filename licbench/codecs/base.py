@@ -9,6 +9,7 @@ sha256): it is part of the cache key, so changing any of them never serves stale
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -25,6 +26,14 @@ if TYPE_CHECKING:  # numpy only in annotations: a re-run that computes nothing n
 
 class CodecSpecError(ValueError):
     """A codec spec string that cannot be parsed, or parameters the codec does not take."""
+
+
+class QualityError(CodecSpecError):
+    """A quality value the codec cannot encode at (not a number, out of range, not an integer).
+
+    Raised before any job is planned: encoding at it would either fail every job or, worse,
+    succeed under a wrong label (Pillow clamps JPEG's 150 to 100 and the row would say 150).
+    """
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,28 @@ class Codec(ABC):
     @classmethod
     def available(cls) -> Availability:
         return Availability.yes()
+
+    def check_quality(self, quality: float) -> float:
+        """``quality`` as a float if the codec can encode at it, else :class:`QualityError`.
+
+        The one check of a quality value: finite, within :attr:`quality_range`, and an integer
+        when :attr:`integer_quality`. Its message is one line naming the codec.
+        """
+        low, high = self.quality_range
+        try:
+            value = float(quality)
+        except (TypeError, ValueError):
+            raise QualityError(f"{self.label}: quality {quality!r} is not a number") from None
+        if not math.isfinite(value):
+            raise QualityError(f"{self.label}: quality {value} is not a finite number")
+        if not low <= value <= high:
+            raise QualityError(f"{self.label}: quality {value:g} is outside {low:g}–{high:g}")
+        if self.integer_quality and not value.is_integer():
+            raise QualityError(
+                f"{self.label}: quality {value:g} is not an integer (its qualities are "
+                f"{low:g}–{high:g} in steps of 1)"
+            )
+        return value
 
     @abstractmethod
     def version(self) -> str:

@@ -166,3 +166,24 @@ def test_usage_errors_exit_2(runs, tmp_path, capsys):
     args = ["check", "--baseline", str(runs["baseline"]), "--candidate", str(runs["same"])]
     assert main([*args, "--metric", "nonsense"]) == 2
     assert not (tmp_path / "check.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"max_bd_rate": float("nan")}, "max_bd_rate must be a finite number of percent, got nan"),
+        ({"max_bd_rate": float("inf")}, "max_bd_rate must be a finite number of percent, got inf"),
+        (
+            {"max_bpp_increase": float("nan")},
+            "max_bpp_increase must be a finite number of percent, got nan",
+        ),
+    ],
+)
+def test_a_non_finite_threshold_is_a_usage_error_not_a_pass(runs, limits, message):
+    from licbench.reports.check import CheckUsageError, compare
+
+    # the 4:4:4 JPEG fails the gate at the default limits; a NaN limit used to pass it
+    assert not compare(runs["baseline"], runs["worse"]).passed
+    with pytest.raises(CheckUsageError) as caught:
+        compare(runs["baseline"], runs["worse"], **limits)
+    assert str(caught.value) == message

@@ -143,3 +143,50 @@ def test_usage_errors_exit_2(tiny_run, tmp_path, capsys):
     assert "unknown key 'images_per_moth'" in capsys.readouterr().err
     assert main(["roi", "--run", str(tiny_run), *REQUIRED, "--anchor", "avif"]) == 2
     assert main(["roi", "--run", str(tiny_run), *REQUIRED[:-1], "-5"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "images_per_month = nan",
+            "images_per_month must be a finite, non-negative number, got nan",
+        ),
+        ("mean-image-mb = inf", "mean_image_mb must be a finite, non-negative number, got inf"),
+        ("egress_cost_per_gb = -inf", "egress_cost_per_gb must be a finite, non-negative number"),
+        ('storage_cost_per_gb_month = "nan"', "storage_cost_per_gb_month must be a finite"),
+        ("deliveries_per_image = true", "deliveries_per_image must be a number, got True"),
+        ("images_per_month = [1, 2]", "images_per_month must be a number, got [1, 2]"),
+        ("run = 5", "run must be a string, got 5"),
+        ("currency = 3.5", "currency must be a string, got 3.5"),
+        ("metric = nan", "metric must be a string, got nan"),
+    ],
+)
+def test_config_values_that_are_not_finite_numbers_or_text_exit_2(
+    tiny_run, tmp_path, capsys, line, message
+):
+    key = line.split("=")[0].strip().replace("-", "_")
+    values = {
+        "images_per_month": "1000",
+        "mean_image_mb": "0.5",
+        "storage_cost_per_gb_month": "0.02",
+        "egress_cost_per_gb": "0.05",
+    }
+    values.pop(key, None)
+    config = tmp_path / "roi.toml"
+    config.write_text("".join(f"{k} = {v}\n" for k, v in values.items()) + line + "\n")
+    run_args = [] if key == "run" else ["--run", str(tiny_run)]
+    assert main(["roi", *run_args, "--config", str(config), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("licbench roi: ") and message in err
+    assert not (tmp_path / "roi.json").exists()
+
+
+def test_non_finite_command_line_values_exit_2(tiny_run, tmp_path, capsys):
+    for value in ("nan", "inf", "-inf"):
+        args = [*REQUIRED[:2], f"--mean-image-mb={value}", *REQUIRED[4:]]
+        assert main(["roi", "--run", str(tiny_run), "--out", str(tmp_path), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            f"licbench roi: mean_image_mb must be a finite, non-negative number, got {value}"
+        ]

@@ -16,6 +16,7 @@ starts from another checkpoint's weights (a warm start from another λ) with fre
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -64,6 +65,37 @@ def check_training_folder(folder: str | Path) -> None:
             )
 
 
+def check_config(config: TrainConfig) -> None:
+    """Refuse values that would train nothing useful, before any time is spent.
+
+    λ ≤ 0 or NaN makes the distortion term vanish or poisons every gradient, and the run would
+    only show it as a checkpoint of garbage after hours.
+    """
+    limits = {
+        "lmbda": (config.lmbda, "more than 0", lambda v: v > 0),
+        "alpha": (config.alpha, "0 or more", lambda v: v >= 0),
+        "lr": (config.lr, "more than 0", lambda v: v > 0),
+    }
+    for name, (value, rule, ok) in limits.items():
+        if not isinstance(value, int | float) or not math.isfinite(value) or not ok(value):
+            raise ValueError(f"--{name} must be a finite number {rule}, got {value!r}")
+    for name in ("steps", "batch_size", "crop"):
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"--{name.replace('_', '-')} must be a positive integer, got {value!r}"
+            )
+
+
+def _decode(path: Path) -> np.ndarray:
+    """The whole image as RGB; a file Pillow cannot decode is a ValueError naming it."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, bomb errors...
+        raise ValueError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from None
+
+
 class CropSampler:
     """Random crops with flips from images held in memory, driven by one numpy Generator.
 
@@ -72,9 +104,8 @@ class CropSampler:
 
     def __init__(self, files: Sequence[Path], crop: int, seed: int) -> None:
         self.images = []
-        for path in files:
-            with Image.open(path) as image:
-                array = np.asarray(image.convert("RGB"))
+        for path in files:  # every file fully decoded here, before the first training step
+            array = _decode(path)
             if min(array.shape[:2]) >= crop:
                 self.images.append(array)
         if not self.images:
@@ -98,8 +129,7 @@ class CropSampler:
 def centre_crops(files: Sequence[Path], crop: int, count: int) -> Tensor:
     crops = []
     for path in files[:count]:
-        with Image.open(path) as image:
-            array = np.asarray(image.convert("RGB"))
+        array = _decode(path)
         h, w = array.shape[:2]
         size = min(crop, h, w) // 64 * 64
         top, left = (h - size) // 2, (w - size) // 2
@@ -246,23 +276,29 @@ def train(
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Run a training job to ``config.steps`` steps; returns the checkpoint path."""
+    """Run a training job to ``config.steps`` steps; returns the checkpoint path.
+
+    Every input is checked before the model is built: the numbers, the folders, and every image
+    (decoded in full, so an unreadable file stops the run at once, named, not hours later).
+    """
+    check_config(config)
     check_training_folder(config.data)
     if config.val:
         check_training_folder(config.val)
+    sampler = CropSampler(image_files(config.data), config.crop, config.seed)
+    validation = None
+    if config.val:
+        validation = centre_crops(image_files(config.val), config.crop, config.val_images)
     if config.threads:
         torch.set_num_threads(config.threads)
     trainer = Trainer(config)
-    trainer.sampler = CropSampler(image_files(config.data), config.crop, config.seed)
+    trainer.sampler = sampler
     if resume:
         trainer.resume(resume)
         log(f"resumed {resume} at step {trainer.step_index}")
     elif init:
         trainer.warm_start(init)
         log(f"warm start from {init}")
-    validation = None
-    if config.val:
-        validation = centre_crops(image_files(config.val), config.crop, config.val_images)
     from tqdm.auto import tqdm
 
     best: dict[str, float] = {}
