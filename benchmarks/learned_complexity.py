@@ -17,8 +17,15 @@ import warnings
 
 ARCHS = ("cca", "convnext-charm", "swint-charm")
 ZOO = ("bmshj2018_hyperprior", "mbt2018_mean", "mbt2018", "cheng2020_anchor")
-COLUMNS = ("analysis", "synthesis", "hyper_analysis", "hyper_synthesis", "context",
-           "encoder", "decoder")
+COLUMNS = (
+    "analysis",
+    "synthesis",
+    "hyper_analysis",
+    "hyper_synthesis",
+    "context",
+    "encoder",
+    "decoder",
+)
 
 
 def _millions(count: int) -> str:
@@ -62,8 +69,13 @@ def main() -> None:
         p = result.params
         entropy = p["total"] - p["analysis"] - p["synthesis"] - p["other"]
         k = result.kmac_per_pixel()
-        cells = [name, _millions(p["total"]), _millions(p["analysis"]),
-                 _millions(p["synthesis"]), _millions(entropy)]
+        cells = [
+            name,
+            _millions(p["total"]),
+            _millions(p["analysis"]),
+            _millions(p["synthesis"]),
+            _millions(entropy),
+        ]
         cells += [f"{k[c]:.1f}" for c in COLUMNS]
         print("| " + " | ".join(cells) + " |")
     if args.memory:

@@ -108,7 +108,7 @@ def _once(values: Sequence, key, what: str, notices: list[str]) -> list:
 def make_codecs(specs: Sequence[CodecSpec]) -> list[Codec]:
     codecs = []
     for spec in specs:
-        info = codec_info(spec.name) if spec.name in list_codecs() else None
+        info = codec_info(spec.name, dict(spec.params)) if spec.name in list_codecs() else None
         if info is not None and not info.availability.ok:
             hint = f" ({info.availability.hint})" if info.availability.hint else ""
             raise UsageError(
@@ -348,6 +348,38 @@ def report(folder: str | Path, store: str | Path | None = None) -> RunSummary:
     Store(chosen, create=False, read_only=True).close()
     forget_outputs(Path(folder))
     return _write_outputs(Path(folder), Path(store) if store else None)
+
+
+#: what ``licbench fetch-weights NAME`` fetches: NAME → (what it is, "module:function")
+WEIGHTS = {
+    "lpips": ("LPIPS's AlexNet backbone (torchvision)", "licbench.metrics.lpips:fetch_weights"),
+    "cca": (
+        "the four official CCA checkpoints (Google Drive, about 1 GB)",
+        "licbench.codecs.learned.official_weights:fetch_cca_weights",
+    ),
+    "compressai": (
+        "every CompressAI zoo model's published weights, into torch's hub cache",
+        "licbench.codecs.learned.zoo:fetch_zoo_weights",
+    ),
+}
+
+
+class WeightsFetchFailed(RuntimeError):
+    """Weights could not be fetched; the message says what to copy where."""
+
+
+def fetch_weights(name: str, report: Any = print) -> list[Path]:
+    """Fetch the weights ``name`` needs (:data:`WEIGHTS`); the files, once cached and checked."""
+    from licbench.registry import import_object
+
+    if name not in WEIGHTS:
+        raise UsageError(f"unknown weights {name!r}; choose from {', '.join(WEIGHTS)}")
+    fetch = import_object(WEIGHTS[name][1])
+    try:
+        result = fetch(report=report)
+    except (OSError, RuntimeError, ValueError) as exc:  # each fetcher's one-line failure
+        raise WeightsFetchFailed(str(exc)) from None
+    return [Path(p) for p in result] if isinstance(result, list | tuple) else [Path(result)]
 
 
 def __getattr__(name: str) -> Any:

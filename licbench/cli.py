@@ -20,6 +20,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
+from licbench.core.text import terminal_safe
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse's parser with its errors on one line, as every other usage error of licbench:
@@ -139,7 +141,7 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     # every default and choice comes from where it is defined: the API and the registries
-    from licbench.api import DEFAULT_ANCHOR, DEFAULT_DATASET
+    from licbench.api import DEFAULT_ANCHOR, DEFAULT_DATASET, WEIGHTS
     from licbench.bench.executors import DEFAULT_TIMEOUT, EXECUTORS
     from licbench.bench.images import DEFAULT_MAX_PIXELS
     from licbench.codecs.learned.configs import ARCHS
@@ -237,9 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     fetch = commands.add_parser(
-        "fetch-weights", help="download pretrained weights a metric needs (needs internet)"
+        "fetch-weights", help="download pretrained weights a metric or codec needs (needs internet)"
     )
-    fetch.add_argument("name", choices=["lpips"], help="lpips: torchvision's AlexNet backbone")
+    fetch.add_argument(
+        "name",
+        choices=list(WEIGHTS),
+        help="; ".join(f"{name}: {what}" for name, (what, _) in WEIGHTS.items()),
+    )
 
     report = commands.add_parser("report", help="rebuild a run's outputs from the store")
     report.add_argument("folder")
@@ -546,14 +552,15 @@ class _Usage(Exception):
 
 
 def _cmd_fetch_weights(args: argparse.Namespace) -> int:
-    from licbench.metrics.lpips import WeightsError, fetch_weights
+    from licbench.api import WeightsFetchFailed, fetch_weights
 
     try:
-        path = fetch_weights(report=print)
-    except (OSError, WeightsError) as exc:
-        print(f"licbench fetch-weights: {exc}", file=sys.stderr)
+        paths = fetch_weights(args.name, report=print)
+    except WeightsFetchFailed as exc:
+        print(f"licbench fetch-weights: {terminal_safe(str(exc))}", file=sys.stderr)
         return 1
-    print(f"{args.name}: {path}")
+    where = sorted({str(p.parent) for p in paths})
+    print(f"{args.name}: {len(paths)} file(s) in {', '.join(where) or '(none)'}")
     return 0
 
 

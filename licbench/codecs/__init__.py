@@ -7,6 +7,7 @@ heavy; plugins come in through the ``licbench.codecs`` entry-point group.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from licbench.codecs.base import (
@@ -76,8 +77,12 @@ class CodecInfo:
     origin: str
 
 
-def codec_info(name: str) -> CodecInfo:
-    """Describe a registered codec without failing when it cannot be imported."""
+def codec_info(name: str, params: Mapping[str, str] | None = None) -> CodecInfo:
+    """Describe a registered codec without failing when it cannot be imported.
+
+    With ``params`` (a spec's), availability is for that spec: ``cca:ckpt=DIR`` runs without
+    the official weights that a bare ``cca`` needs.
+    """
     try:
         cls = CODECS.get(name)
     except ImportError as exc:
@@ -90,7 +95,7 @@ def codec_info(name: str) -> CodecInfo:
         )
         return CodecInfo(name, "", Availability(False, f"cannot import: {exc}", hint), origin)
     try:
-        availability = cls.available()
+        availability = cls.available() if params is None else cls.available_for(params)
     except Exception as exc:  # a broken plugin must not break the listing
         availability = Availability(False, f"availability check failed: {exc}")
     return CodecInfo(name, cls.description, availability, CODECS.origin(name))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -114,6 +114,15 @@ class Codec(ABC):
     @classmethod
     def available(cls) -> Availability:
         return Availability.yes()
+
+    @classmethod
+    def available_for(cls, params: Mapping[str, str]) -> Availability:
+        """Whether the codec made with these spec parameters can run here.
+
+        Usually the same as :meth:`available`; a codec whose bare name needs something that a
+        parameter replaces (CCA's official weights, given ``ckpt=``) answers per spec.
+        """
+        return cls.available()
 
     def check_quality(self, quality: float) -> float:
         """``quality`` as a float if the codec can encode at it, else :class:`QualityError`.

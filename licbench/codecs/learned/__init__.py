@@ -8,9 +8,16 @@ import torch: the codec classes load on first access.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from licbench.codecs.learned.configs import create_model, get_config, list_models
+
+# compressai 1.2.8 calls torch.jit.script at import, which torch 2.14 deprecates with a
+# FutureWarning on every run; nothing a user can act on, so exactly that message is silenced
+warnings.filterwarnings(
+    "ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning
+)
 
 _CODEC_EXPORTS = ("LearnedCodec", "CCA", "ConvNeXtCharm", "SwinTCharm")
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from licbench.codecs.base import Availability
-from licbench.codecs.learned.checkpoints import CHECKPOINT_SUFFIXES
 from licbench.codecs.learned.codec import CCA, ConvNeXtCharm, LearnedCodec
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -23,13 +22,16 @@ def bundled_checkpoints(name: str) -> list[Path]:
     folder = WEIGHTS_DIR / name
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.name.endswith(CHECKPOINT_SUFFIXES))
+    # the package ships .pt files (pyproject's package data); no need to load the torch-based
+    # checkpoint reader just to list them
+    return sorted(folder.glob("*.pt"))
 
 
 class _Bundled(LearnedCodec):
     """A learned codec whose checkpoints are the bundled ones; only ``device`` may be chosen."""
 
     bundle: ClassVar[str]
+    official_weights = False  # the bundled checkpoints, never the paper's
 
     def __init__(self, *, device: str = "cpu") -> None:
         super().__init__(ckpt=str(WEIGHTS_DIR / self.bundle), config="tiny", device=device)

@@ -35,28 +35,22 @@ so an encoder and a decoder may use different settings.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from contextlib import nullcontext
-from typing import Any, ClassVar
-
-import compressai
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from licbench.codecs.base import Availability, Codec, CodecSpecError
 from licbench.codecs.learned import bitstream
-from licbench.codecs.learned.checkpoints import (
-    ORDERS,
-    CheckpointError,
-    RatePoint,
-    discover_rate_points,
-    load_weights,
-    read_checkpoint,
-)
 from licbench.codecs.learned.configs import ARCHS, create_model
 from licbench.codecs.learned.latency import StageTimer, make_stage_timer
-from licbench.codecs.learned.model import PAD_MODE, PAD_MULTIPLE, LearnedCompressionModel, pad_image
-from licbench.codecs.learned.tiling import TILE_MULTIPLE, check_tile
 from licbench.core.machine import cpu_model
+
+if TYPE_CHECKING:  # torch, numpy and compressai load when a codec is made, not when listed
+    import numpy as np
+    import torch
+
+    from licbench.codecs.learned.checkpoints import RatePoint
+    from licbench.codecs.learned.model import LearnedCompressionModel
 
 #: tile=auto tiles images whose padded area exceeds this many pixels (2 Mi: 2048×1024; untiled
 #: peaks stay below ~5 GB, as they grow by 1.4–1.8 GB per Mpx above the model's ~1 GB) ...
@@ -80,6 +74,8 @@ class LearnedCodec(Codec):
     integer_quality: ClassVar[bool] = True
     #: overwritten per instance with (1, number of rate points)
     quality_range: ClassVar[tuple[float, float]] = (1, 1)
+    #: the bare name (no ckpt=, paper config) runs the published weights from the weights cache
+    official_weights: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -94,6 +90,12 @@ class LearnedCodec(Codec):
         **unknown: str,
     ) -> None:
         super().__init__()
+        from licbench.codecs.learned.checkpoints import (
+            ORDERS,
+            CheckpointError,
+            discover_rate_points,
+        )
+
         name = self.arch
         if name not in ARCHS:
             raise TypeError("instantiate CCA, ConvNeXtCharm or SwinTCharm, not LearnedCodec")
@@ -108,6 +110,16 @@ class LearnedCodec(Codec):
             raise CodecSpecError(f"{name}: weights={weights!r}; the only value is weights=random")
         if ckpt and weights:
             raise CodecSpecError(f"{name}: give ckpt=... or weights=random, not both")
+        if not ckpt and not weights and self.official_weights and config in (None, "paper"):
+            from licbench.codecs.learned.official_weights import (
+                OfficialWeightsError,
+                official_cca_ckpt,
+            )
+
+            try:
+                ckpt = official_cca_ckpt()
+            except OfficialWeightsError as exc:
+                raise CodecSpecError(f"{name}: {exc}") from exc
         if not ckpt and not weights:
             raise CodecSpecError(
                 f"{name} needs trained weights: ckpt=FILE_OR_DIR (one checkpoint per rate point), "
@@ -141,6 +153,8 @@ class LearnedCodec(Codec):
 
     # ------------------------------------------------------------------ setup
     def _parse_device(self, device: str) -> torch.device:
+        import torch
+
         try:
             dev = torch.device(device)
         except RuntimeError:
@@ -153,6 +167,8 @@ class LearnedCodec(Codec):
 
     def _parse_tile(self, tile: str | int) -> int | None:
         """None for auto, 0 for never, else the tile size in pixels."""
+        from licbench.codecs.learned.tiling import TILE_MULTIPLE, check_tile
+
         if str(tile) == "auto":
             return None
         try:
@@ -188,10 +204,35 @@ class LearnedCodec(Codec):
 
     @classmethod
     def available(cls) -> Availability:
-        try:
-            from compressai.ans import BufferedRansEncoder, RansDecoder  # noqa: F401
-        except ImportError as exc:
-            return Availability(False, f"compressai's rANS coder: {exc}", "pip install compressai")
+        coder = cls._coder_available()
+        if not coder.ok or not cls.official_weights:
+            return coder
+        from licbench.codecs.learned.official_weights import cca_weights_availability
+
+        return cca_weights_availability()
+
+    @classmethod
+    def available_for(cls, params: Mapping[str, str]) -> Availability:
+        # with its own weights (ckpt=, weights=random, another config) only the coder matters
+        if params.get("ckpt") or params.get("weights") or params.get("config", "paper") != "paper":
+            return cls._coder_available()
+        return cls.available()
+
+    @staticmethod
+    def _coder_available() -> Availability:
+        # looked up, not imported: importing compressai imports torch (seconds, and warnings),
+        # and `licbench codecs` only asks whether the compiled coder is installed
+        import importlib.util
+        from pathlib import Path
+
+        spec = importlib.util.find_spec("compressai")
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        if not any(any(Path(folder).glob("ans*.so")) for folder in folders):
+            return Availability(
+                False,
+                "compressai's rANS coder (compressai.ans) is not installed",
+                "pip install compressai",
+            )
         return Availability.yes()
 
     # ------------------------------------------------------------------ models
@@ -205,6 +246,10 @@ class LearnedCodec(Codec):
 
     def model(self, quality: float = 1) -> LearnedCompressionModel:
         """The model of one rate point, loaded on first use (eval mode, entropy tables built)."""
+        import torch
+
+        from licbench.codecs.learned.checkpoints import load_weights, read_checkpoint
+
         q = self._quality_index(quality)
         if q not in self._models:
             with torch.random.fork_rng(devices=[]):  # leave the caller's RNG alone
@@ -227,6 +272,11 @@ class LearnedCodec(Codec):
 
     # ------------------------------------------------------------------ contract
     def version(self) -> str:
+        import compressai
+        import torch
+
+        from licbench.codecs.learned.model import PAD_MODE, PAD_MULTIPLE
+
         parts = [
             f"arch={self.arch}",
             f"config={self.config}",
@@ -245,6 +295,11 @@ class LearnedCodec(Codec):
         return ";".join(parts)
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
+        import numpy as np
+        import torch
+
+        from licbench.codecs.learned.model import pad_image
+
         if not (
             isinstance(image, np.ndarray)
             and image.dtype == np.uint8
@@ -255,7 +310,9 @@ class LearnedCodec(Codec):
         model = self.model(quality)
         q = self._quality_index(quality)
         height, width = image.shape[:2]
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        # a writable, contiguous copy only when needed: torch warns on read-only arrays
+        pixels = np.require(image, requirements=["C", "W"])
+        x = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255.0
         x = pad_image(x, model.pad_multiple)
         strings, _ = model.compress(x, self.tile_size(*x.shape[-2:]))
         header = bitstream.Header(q, self._tags[q], height, width, model.pad_multiple)
@@ -276,6 +333,8 @@ class LearnedCodec(Codec):
         return image, timer.results()
 
     def _decode(self, data: bytes, timer: StageTimer) -> np.ndarray:
+        import torch
+
         header, strings = bitstream.unpack(data)
         if header.rate_point > len(self.qualities):
             raise bitstream.BitstreamError(
@@ -304,6 +363,9 @@ class LearnedCodec(Codec):
         return image
 
     def environment(self) -> dict[str, str]:
+        import compressai
+        import torch
+
         env = {
             "device": str(self.device),
             "device_name": cpu_model(),
@@ -322,6 +384,7 @@ class LearnedCodec(Codec):
 class CCA(LearnedCodec):
     arch = "cca"
     description = ARCHS["cca"].description
+    official_weights = True  # `licbench fetch-weights cca`: the paper's four checkpoints
 
 
 class ConvNeXtCharm(LearnedCodec):

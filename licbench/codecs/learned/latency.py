@@ -17,10 +17,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
+if TYPE_CHECKING:  # torch only where a timer needs it: listing codecs must not import it
+    import torch
 
 
 class StageTimer(ABC):
@@ -55,12 +55,16 @@ class CudaEventTimer(StageTimer):
     """CUDA events around each stage; synchronizes first so no earlier work is counted."""
 
     def __init__(self, device: str | torch.device = "cuda") -> None:
+        import torch
+
         self.device = torch.device(device)
         self._events: list[tuple[str, Any, Any]] = []
         torch.cuda.synchronize(self.device)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        import torch
+
         start = torch.cuda.Event(enable_timing=True)
         end = torch.cuda.Event(enable_timing=True)
         start.record()
@@ -71,6 +75,8 @@ class CudaEventTimer(StageTimer):
             self._events.append((name, start, end))
 
     def results(self) -> dict[str, float]:
+        import torch
+
         torch.cuda.synchronize(self.device)
         out: dict[str, float] = {}
         for name, start, end in self._events:
@@ -79,6 +85,8 @@ class CudaEventTimer(StageTimer):
 
 
 def make_stage_timer(device: str | torch.device) -> StageTimer:
+    import torch
+
     """CUDA events for a ``cuda`` device, ``perf_counter`` otherwise."""
     return CudaEventTimer(device) if torch.device(device).type == "cuda" else PerfCounterTimer()
 
@@ -91,6 +99,8 @@ class StageStats:
 
     @classmethod
     def of(cls, samples: list[float]) -> StageStats:
+        import numpy as np
+
         q1, med, q3 = np.percentile(samples, [25, 50, 75])
         return cls(float(med), float(q3 - q1), tuple(samples))
 
@@ -135,6 +145,8 @@ def measure_decode_latency(
     whose ``decode_profiled`` takes a ``timer`` (the learned ones) are timed stage by stage with
     it; others report their own stages, bracketed by synchronizes on CUDA.
     """
+    import torch
+
     if repeats < 1 or warmup < 0:
         raise ValueError("repeats must be ≥ 1 and warmup ≥ 0")
     device = torch.device(device if device is not None else getattr(codec, "device", "cpu"))

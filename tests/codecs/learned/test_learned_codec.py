@@ -63,7 +63,8 @@ def test_spec_parameters_arrive_as_strings() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({}, "needs trained weights: ckpt="),
+        ({}, "fetch-weights cca"),  # the paper config without ckpt: the official weights
+        ({"config": "tiny"}, "needs trained weights: ckpt="),
         ({"weights": "pretrained"}, "only value is weights=random"),
         ({"weights": "random", "ckpt": "/nonexistent"}, "not both"),
         ({"weights": "random", "colour": "red"}, "unknown parameter"),

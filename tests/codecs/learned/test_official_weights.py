@@ -195,3 +195,23 @@ def test_drive_downloads_go_through_gdown_by_id(
     ow.fetch_cca_weights(report=None)
     assert asked == [w.drive_id for w in ow.CCA_OFFICIAL]
     assert ow.read_record()[NAMES[0]]["source"] == f"gdrive:{ow.CCA_OFFICIAL[0].drive_id}"
+
+
+def test_bare_cca_uses_the_official_weights_once_fetched(home: Path) -> None:
+    """`--codecs cca` with no ckpt: unavailable with the fix until fetched, then the 4 points."""
+    from licbench.api import default_codecs
+    from licbench.codecs import codec_info, create_codec
+
+    before = codec_info("cca")
+    assert not before.availability.ok and "fetch-weights cca" in before.availability.hint
+    assert "cca" not in {str(spec) for spec in default_codecs()}
+    # a spec with its own weights never needs the official ones
+    assert codec_info("cca", {"config": "tiny", "weights": "random"}).availability.ok
+    plant_official(home / "weights" / "cca")
+    ow.fetch_cca_weights(report=None, base_url="http://192.0.2.1:9/never-used")
+    assert codec_info("cca").availability.ok
+    codec = create_codec("cca")
+    assert codec.qualities == (1, 2, 3, 4) and codec.config == "paper"
+    points = [Path(rp.path).name for rp in codec.rate_points]
+    assert points == NAMES  # lowest rate (largest paper λ) first
+    assert "cca" in {str(spec) for spec in default_codecs()}
