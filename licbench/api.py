@@ -263,6 +263,7 @@ def run(
                     )
                     manifest.save(out_dir)
             _visual_crops(manifest, jobs, result_store, out_dir)
+            _complexity(manifest, codec_objects, jobs, result_store, out_dir)
             fingerprint = outputs_fingerprint(manifest, result_store)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the CLI
             raise RunInterrupted.of(exc, stored_jobs(jobs, result_store), len(jobs)) from None
@@ -296,6 +297,41 @@ def _visual_crops(manifest: RunManifest, jobs, store: Store, out_dir: Path) -> i
     if store.read_only:  # a finished run re-run from a read-only store: show what is stored
         return 0
     return compute_crops(manifest, plan, store)
+
+
+def _complexity(
+    manifest: RunManifest, codecs: Sequence[Codec], jobs, store: Store, out_dir
+) -> None:
+    """Parameters and kMAC/px of every learned codec on the run's most common image size.
+
+    Counted once per run (the meta device: no arithmetic, about a second for a paper model) and
+    kept in the manifest, so a re-run of a finished run does not import torch for it.
+    """
+    learned = [c for c in codecs if callable(getattr(c, "model", None))]
+    wanted = {c.label for c in learned}
+    if not learned or set(manifest.complexity) == wanted:
+        return
+    from collections import Counter
+
+    from licbench.codecs.learned.complexity import codec_complexity
+
+    sizes = Counter(
+        (r.height, r.width) for r in store.get(job.key for job in jobs).values() if r.ok and r.width
+    )
+    if not sizes:
+        return
+    height, width = sizes.most_common(1)[0][0]
+    figures: dict[str, Any] = {}
+    for codec in learned:
+        try:
+            figures[codec.label] = codec_complexity(codec, height, width).to_dict()
+        except Exception as exc:  # a figure that cannot be counted is said, never fatal
+            figures[codec.label] = {
+                "error": f"{type(exc).__name__}: {exc}",
+                "input": [height, width],
+            }
+    manifest.complexity = figures
+    manifest.save(out_dir)
 
 
 def _write_outputs(folder: Path, store: Path | None) -> RunSummary:

@@ -49,6 +49,9 @@ class RunManifest:
     target_choices: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
     #: which BD-rate aggregate the report leads with: mean-curve, mean or median (per image)
     bd_aggregate: str = "mean-curve"
+    #: per learned codec: parameters and kMAC/px (licbench.codecs.learned.complexity), counted
+    #: once on the run's most common image size
+    complexity: dict[str, Any] = field(default_factory=dict)
     #: the crops the report shows (see :mod:`licbench.bench.visual`); stored in the store
     visual: dict[str, Any] = field(default_factory=dict)
     #: what the dataset could not list: ``{"name", "reason"}`` (a folder that cannot be read)

@@ -7,6 +7,7 @@ caller hands in (references live in a room beside this one).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from licbench.datasets.names import printable
 from licbench.metrics import column_name
 from licbench.metrics.derived import bd_series, series_names
 from licbench.reports.html import render_report
-from licbench.reports.plots import rd_plot, strip_plot
+from licbench.reports.plots import complexity_plot, rd_plot, strip_plot
 from licbench.reports.visual import visual_section
 from licbench.results import series as shown
 from licbench.results.build import BuiltRun, build_run
@@ -62,6 +63,32 @@ _HEADLINES = {
     "mean": "mean of the per-image BD-rates",
     "median": "median of the per-image BD-rates",
 }
+
+
+def _complexity_context(summary: RunSummary, metrics: list[str]) -> dict[str, Any]:
+    """The report's complexity table and the plot of BD-rate against decoder kMAC/px."""
+    figures = summary.complexity
+    counted = [c for c in figures.values() if "error" not in c]
+    context: dict[str, Any] = {"complexity": figures, "complexity_plot": None}
+    first = counted[0] if counted else {}
+    height, width = (first.get("input") or [0, 0])[:2]
+    context.update(
+        complexity_input=f"{width}×{height}",
+        complexity_counter=first.get("counter", ""),
+        complexity_convention=first.get("convention", ""),
+        complexity_not_counted=first.get("not_counted", []),
+    )
+    metric = metrics[0] if metrics else "psnr-rgb"
+    points = []
+    for codec in figures:
+        kmac = summary.decoder_kmac_per_pixel(codec)
+        value, _ = summary.bd_rate.headline_value(metric, codec)
+        if kmac and value is not None and math.isfinite(value):
+            points.append((codec, kmac, value))
+    if points:
+        label = f"BD-rate (%) against {summary.anchor}, {metric}"
+        context["complexity_plot"] = complexity_plot(points, label)
+    return context
 
 
 def _bootstrap_note(summary: RunSummary) -> str:
@@ -168,6 +195,7 @@ def write_outputs(
         "skipped": manifest.skipped,
         "headline_label": _HEADLINES[summary.bd_rate.headline],
         "bootstrap_note": _bootstrap_note(summary),
+        **_complexity_context(summary, list(manifest.metrics)),
         "strip_plots": [
             {"metric": metric, "uri": strip_plot(per_codec, metric, summary.anchor)}
             for metric, per_codec in summary.bd_rate.per_image.items()

@@ -102,3 +102,17 @@ def strip_plot(per_codec: dict[str, Any], metric: str, anchor: str) -> str:
     axes.grid(True, axis="x", alpha=0.3)
     figure.tight_layout()
     return figure_uri(figure)
+
+
+def complexity_plot(points: list[tuple[str, float, float]], ylabel: str) -> str:
+    """BD-rate (or any quality figure) of each learned codec against its decoder kMAC/px."""
+    figure, axes = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for name, kmac, value in points:
+        axes.scatter([kmac], [value], s=30)
+        axes.annotate(_label(name), (kmac, value), textcoords="offset points", xytext=(5, 4))
+    axes.set_xscale("log")
+    axes.set_xlabel("decoder kMAC per pixel (log scale)")
+    axes.set_ylabel(_label(ylabel))
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    return figure_uri(figure)

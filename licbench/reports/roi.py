@@ -185,7 +185,12 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
         row = summary.latency.get(codec)
         facts: dict[str, Any] = {"sources": {}}
         if row is None:
-            facts.update(decode_median_s=None, device="cpu", gpu_needed=False)
+            facts.update(
+                decode_median_s=None,
+                device="cpu",
+                gpu_needed=False,
+                decoder_kmac_per_pixel=summary.decoder_kmac_per_pixel(codec),
+            )
             facts["sources"]["device"] = {
                 "where": f"summary.json has no latency entry for {codec}: assumed cpu",
                 "value": "cpu",
@@ -201,6 +206,12 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
         facts["device"] = row.device
         facts["gpu_needed"] = row.gpu
         facts["sources"]["device"] = _cite(["latency", codec, "device"], row.device)
+        kmac = summary.decoder_kmac_per_pixel(codec)
+        facts["decoder_kmac_per_pixel"] = kmac
+        if kmac is not None:
+            facts["sources"]["decoder_kmac_per_pixel"] = _cite(
+                ["complexity", codec, "kmac_per_pixel", "decoder"], kmac
+            )
         return facts
 
     def savings(bd_value: float) -> dict[str, float]:

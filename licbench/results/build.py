@@ -391,6 +391,7 @@ def build_run(
         bd_rate=bd,
         latency=latency_table(found, list(manifest.codecs)),
         image_curves=image_curves,
+        complexity=dict(manifest.complexity),
     )
     # what the input policy did (palette converted, first of N frames, ...) and what the dataset
     # could not list: RunSummary keeps unknown keys, so these travel as its extra sections

@@ -356,6 +356,7 @@ _KNOWN = {
     "bd_rate_references_notes",
     "target_bpp",
     "per_image_curves",
+    "complexity",
 }
 
 
@@ -374,6 +375,15 @@ class RunSummary:
     target_bpp: TargetSection | None = None
     #: codec → image name → that image's own curve (what per-image BD-rates are computed on)
     image_curves: dict[str, dict[str, Curve]] = field(default_factory=dict)
+    #: learned codec → parameters and kMAC/px per part (``Complexity.to_dict()``)
+    complexity: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def decoder_kmac_per_pixel(self, codec: str) -> float | None:
+        """The decoder's kMAC per pixel of a learned codec (None for others)."""
+        figures = self.complexity.get(codec) or {}
+        value = (figures.get("kmac_per_pixel") or {}).get("decoder")
+        return float(value) if isinstance(value, int | float) else None
+
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -401,6 +411,8 @@ class RunSummary:
             data.update(self.references.to_json())
         if self.target_bpp is not None:
             data["target_bpp"] = self.target_bpp.to_json()
+        if self.complexity:
+            data["complexity"] = self.complexity
         if self.image_curves:
             data["per_image_curves"] = {
                 codec: {image: curve.results for image, curve in per.items()}
@@ -443,6 +455,10 @@ class RunSummary:
                     for codec, per in _mapping(
                         data.get("per_image_curves") or {}, "per_image_curves"
                     ).items()
+                },
+                complexity={
+                    str(k): _mapping(v, f"complexity.{k}")
+                    for k, v in _mapping(data.get("complexity") or {}, "complexity").items()
                 },
                 extra={k: v for k, v in data.items() if k not in _KNOWN},
             )
