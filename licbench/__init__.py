@@ -14,6 +14,8 @@ _API = {
     "UsageError": "licbench.api",
     "create_codec": "licbench.codecs",
     "list_codecs": "licbench.codecs",
+    "create_model": "licbench.codecs.learned",
+    "list_models": "licbench.codecs.learned",
     "bd_rate": "licbench.metrics.bdrate",
     "load_reference": "licbench.references",
     "list_references": "licbench.references",

@@ -1,8 +1,10 @@
-"""The one table of learned-model configurations, and ``create_model`` / ``list_models``.
+"""The learned architectures, one ``Registry`` of them, and ``create_model`` / ``list_models``.
 
 Why one table: the paper configurations, the tiny test configurations and the names users type
 (``cca``, ``convnext-charm``, ``swint-charm`` × ``paper``, ``tiny``) live here and nowhere else,
-timm-style. This module imports no torch, so listing models and parsing specs stay cheap; the
+timm-style. They sit in the same generic :class:`~licbench.registry.Registry` as codecs, datasets
+and metrics (:data:`MODELS`), so a name is registered once and an unknown one answers with close
+matches. This module imports no torch, so listing models and parsing specs stay cheap; the
 builders are named lazily (``"module:function"``) and imported only by :func:`create_model`.
 
 Facts behind the paper configurations (see ``shared/reference/README.md``):
@@ -26,10 +28,12 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from licbench.codecs.learned.latent_config import LatentConfig
+from licbench.registry import Registry, RegistryError, import_object
 
 if TYPE_CHECKING:  # pragma: no cover
     from licbench.codecs.learned.model import LearnedCompressionModel
@@ -105,7 +109,10 @@ class Arch:
     description: str = ""
 
 
-ARCHS: dict[str, Arch] = {
+#: the learned architectures by name; each entry's builder is imported on first ``create_model``
+MODELS: Registry[Arch] = Registry("learned architecture")
+
+_BUILTIN: dict[str, Arch] = {
     "cca": Arch(
         "licbench.codecs.learned.cca:build_cca",
         {
@@ -160,6 +167,28 @@ ARCHS: dict[str, Arch] = {
         "SwinT-ChARM (Zhu et al., ICLR 2022): Swin stages (windows 8 and 4), 10×32 slices",
     ),
 }
+for _name, _arch in _BUILTIN.items():
+    MODELS.register(_name, _arch)
+del _BUILTIN
+
+
+class _RegistryView(Mapping[str, Arch]):
+    """``ARCHS``: the registry read as a mapping, for callers that look names up with ``in``,
+    ``[]`` and ``.values()`` (the CLI's choices, the codecs' spec checks); it holds nothing."""
+
+    def __getitem__(self, name: str) -> Arch:
+        if name not in MODELS:
+            raise KeyError(name)
+        return MODELS.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODELS.names())
+
+    def __len__(self) -> int:
+        return len(MODELS.names())
+
+
+ARCHS: Mapping[str, Arch] = _RegistryView()
 
 
 def _split_name(arch: str, config: str | None) -> tuple[str, str]:
@@ -174,9 +203,10 @@ def get_config(arch: str, config: str | None = None) -> ModelConfig:
     ``arch`` may also be ``"cca/tiny"``. Unknown names raise ``KeyError`` naming the choices.
     """
     arch, config = _split_name(arch, config)
-    if arch not in ARCHS:
-        raise KeyError(f"unknown learned architecture {arch!r}; choose from {sorted(ARCHS)}")
-    configs = ARCHS[arch].configs
+    try:
+        configs = MODELS.get(arch).configs
+    except RegistryError as error:
+        raise KeyError(str(error)) from None
     if config not in configs:
         raise KeyError(f"{arch} has no config {config!r}; choose from {sorted(configs)}")
     return configs[config]
@@ -184,7 +214,7 @@ def get_config(arch: str, config: str | None = None) -> ModelConfig:
 
 def list_models(pattern: str = "*") -> list[str]:
     """Names ``arch/config`` matching a shell wildcard, e.g. ``list_models("*/tiny")``."""
-    names = [f"{a}/{c}" for a, entry in ARCHS.items() for c in entry.configs]
+    names = [f"{a}/{c}" for a, entry in MODELS.items() for c in entry.configs]
     return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 
@@ -195,9 +225,7 @@ def create_model(arch: str, config: str | None = None) -> LearnedCompressionMode
     counts parameters without allocating them. Load weights with
     :func:`licbench.codecs.learned.checkpoints.load_weights`.
     """
-    from licbench.registry import import_object
-
     arch, config = _split_name(arch, config)
     cfg = get_config(arch, config)
-    builder = import_object(ARCHS[arch].builder)
+    builder = import_object(MODELS.get(arch).builder)
     return builder(cfg, arch=arch, config_name=config)
