@@ -340,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = commands.add_parser("datasets", help="list datasets; 'fetch NAME' downloads one")
     datasets.add_argument("action", nargs="?", choices=["list", "fetch"], default="list")
     datasets.add_argument("name", nargs="?")
+
+    references = commands.add_parser(
+        "references", help="list the published curves --reference NAME can overlay"
+    )
+    references.add_argument("pattern", nargs="?", default="*")
     return parser
 
 
@@ -517,6 +522,19 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_references(args: argparse.Namespace) -> int:
+    from licbench.references import list_references, reference_info
+
+    for name in list_references(args.pattern):
+        info = reference_info(name)
+        points, low, high = info.rate_span()
+        print(
+            f"{name:<50} {info.dataset or '-':<8} {points:>3} points  "
+            f"bpp {low:.3f}-{high:.3f}  {info.codec}"
+        )
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from licbench.codecs.learned.train import train
     from licbench.codecs.learned.train_config import TrainConfig
@@ -572,6 +590,7 @@ COMMANDS = {
     "check": _cmd_check,
     "codecs": _cmd_codecs,
     "datasets": _cmd_datasets,
+    "references": _cmd_references,
     "train": _cmd_train,
 }
 

@@ -4,7 +4,9 @@ Each reference is one curve in CompressAI's results format (``{name, description
 {bpp: [...], psnr-rgb: [...], ...}}``), so it goes straight into :func:`licbench.bd_rate` and
 CompressAI's plot tool, plus a ``provenance`` entry: where the numbers come from and how they
 were measured. The numbers are copied, unchanged, from the public files listed in each entry
-(CCA's own file is converted: one file per test set, points sorted by rate).
+(CCA's own file is converted: one file per test set, points sorted by rate). CompressAI's zoo
+models and classical codecs on Kodak and CLIC 2020 are listed in :mod:`.compressai_results`
+(which files, and why the CPU runs); ``licbench references [PATTERN]`` lists every name.
 
 ``licbench run --reference NAME`` (repeatable) records references in the run; ``summary.json``
 then carries them and the BD-rate of every codec against each (see
@@ -18,21 +20,18 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from licbench.references.compressai_results import PUBLISHED
+from licbench.references.compressai_results import VTM_PROTOCOL as COMPRESSAI_PROTOCOL
 from licbench.registry import Registry
 
 if TYPE_CHECKING:  # (imported when asked for: BD-rates need scipy, listing names does not)
     from licbench.results.references import ReferenceCurve
-
-COMPRESSAI_PROTOCOL = (
-    "CompressAI bench: RGB -> YCbCr BT.709 full range, 8-bit, 4:4:4; PSNR and MS-SSIM "
-    "(pytorch-msssim) on RGB; each point the mean over the images at one QP; bpp from the "
-    "bitstream file"
-)
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,12 @@ class Reference:
     protocol: str
     #: caveats worth reading before comparing
     notes: str = ""
+
+    def rate_span(self) -> tuple[int, float, float]:
+        """Number of points and the lowest and highest bpp: what a listing shows, read from the
+        JSON alone (no numpy), so ``licbench references`` stays instant."""
+        rates = [r for r in _read(self.file)["results"]["bpp"] if r is not None]
+        return len(rates), min(rates, default=math.nan), max(rates, default=math.nan)
 
     def load(self) -> dict[str, Any]:
         """The curve in CompressAI's format with a ``provenance`` entry (a fresh copy)."""
@@ -172,6 +177,21 @@ _register(
         notes="weaker than the paper (about +0.5% vs VTM, the paper reports -3.68% vs VTM-12.1)",
     )
 )
+
+# CompressAI's zoo models and classical codecs on Kodak and CLIC 2020 (see compressai_results)
+for _published in PUBLISHED:
+    _register(
+        Reference(
+            name=_published.name,
+            file=_published.file,
+            codec=_published.codec,
+            dataset=_published.dataset,
+            dataset_description=_published.dataset_description,
+            source=_published.source,
+            protocol=_published.protocol,
+            notes=_published.notes,
+        )
+    )
 
 
 def list_references(pattern: str = "*") -> list[str]:

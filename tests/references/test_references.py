@@ -12,21 +12,26 @@ import pytest
 import licbench
 from licbench.metrics.bdrate import BDRateWarning
 from licbench.references import REFERENCES, reference_curve, reference_info
+from licbench.references.compressai_results import PUBLISHED
 from licbench.results.curve import Curve
 from licbench.results.jsonsafe import json_safe
 from licbench.results.references import compare_references
 from licbench.results.summary import ReferenceComparison
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
-NAMES = [
-    "cca-clic",
-    "cca-kodak",
-    "cca-tecnick",
-    "compressai-clic2020-vtm",
-    "compressai-kodak-bpg",
-    "compressai-kodak-vtm",
-    "tbtc-kodak-swint-charm",
-]
+#: every bundled name: the hand-written entries and CompressAI's files (test_compressai_results)
+NAMES = sorted(
+    [
+        "cca-clic",
+        "cca-kodak",
+        "cca-tecnick",
+        "compressai-clic2020-vtm",
+        "compressai-kodak-bpg",
+        "compressai-kodak-vtm",
+        "tbtc-kodak-swint-charm",
+        *(entry.name for entry in PUBLISHED),
+    ]
+)
 
 
 def _bd(anchor: str, test: str, method: str = "pchip") -> float:
