@@ -16,8 +16,9 @@ iw-ssim-y  Y    IW-SSIM (:mod:`licbench.metrics.iw_ssim`, separable windows) on 
                 a port of Python-IW-SSIM; tested against values from it)
 psnr-hvs-y Y    psnr-hvsm's PSNR-HVS (the framework's) as two DCT matrix products, Y in [0, 1]
                 padded to a multiple of 8 (replicate)
-fsim-rgb   RGB  piq ``fsim`` (chromatic FSIMc) on 10-bit RGB (framework: IQA-pytorch ``FSIM``
-                with its FFT calls ported to torch.fft; tested)
+fsim-rgb   RGB  FSIMc (:mod:`licbench.metrics.fsim`, piq's ``fsim`` with a cached filter bank;
+                equal in float64) on 10-bit RGB (framework: IQA-pytorch ``FSIM`` with its FFT
+                calls ported to torch.fft; tested)
 psnr-y10,  Y/U/ written here (a formula): 10·log10(1023² / MSE) on the 10-bit code values;
 psnr-u,    V    psnr-yuv = (6·PSNR-Y + PSNR-U + PSNR-V) / 8, the JVET weighting
 psnr-v,
@@ -153,14 +154,14 @@ def iw_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:
 
 
 def fsim_rgb(original: np.ndarray, decoded: np.ndarray) -> float:
-    """FSIMc (chromatic FSIM, Zhang et al. 2011) of the 10-bit RGB images (piq)."""
-    import piq
+    """FSIMc (chromatic FSIM, Zhang et al. 2011) of the 10-bit RGB images."""
     import torch
+
+    from licbench.metrics.fsim import fsim
 
     _check(original, decoded)
     with torch.no_grad():
-        value = piq.fsim(planes(decoded).rgb, planes(original).rgb, data_range=1.0, chromatic=True)
-    return float(value)
+        return fsim(planes(original).rgb, planes(decoded).rgb, data_range=1.0, chromatic=True)
 
 
 @cache

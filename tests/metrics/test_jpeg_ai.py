@@ -303,10 +303,11 @@ def test_missing_package_is_unavailable_with_hint(monkeypatch) -> None:
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda n, *a: None if n == "piq" else real(n, *a)
+        importlib.util, "find_spec", lambda n, *a: None if n == "psnr_hvsm" else real(n, *a)
     )
-    status = metric_availability("fsim-rgb")
-    assert not status.ok and "piq" in status.reason and status.hint == "pip install piq"
+    status = metric_availability("psnr-hvs-y")
+    assert not status.ok and "psnr-hvsm" in status.reason and status.hint == "pip install psnr-hvsm"
+    assert metric_availability("fsim-rgb").ok  # written here: needs torch only
 
 
 def test_missing_butteraugli_tool_is_unavailable_with_hint(monkeypatch) -> None:
@@ -368,3 +369,36 @@ def test_ms_ssim_y_equals_pytorch_msssim_in_float64(pair) -> None:
     expected = float(library_ms_ssim(ref, dist, data_range=1023.0))
     assert ms_ssim(ref, dist, 1023.0) == pytest.approx(expected, abs=1e-13)
     assert ms_ssim(ref.float(), dist.float(), 1023.0) == pytest.approx(expected, abs=1e-6)
+
+
+def test_fsim_equals_piq_in_float64(pair) -> None:
+    # same definition, float64 throughout: equal to rounding; in float32 closer to piq's float64
+    # value than piq's own float32 run (~1e-7), hence the 1e-6
+    import piq
+
+    from licbench.metrics.fsim import fsim
+
+    odd = synthetic_image(131, 97, 3)  # odd sides: the MATLAB grid's (n − 1) normalisation
+    for original, decoded in (pair, (odd, degrade(odd, 4))):
+        ref, dist = yuv10.to_planes(original).rgb, yuv10.to_planes(decoded).rgb
+        expected = float(piq.fsim(dist.double(), ref.double(), data_range=1.0, chromatic=True))
+        assert fsim(ref.double(), dist.double()) == pytest.approx(expected, abs=1e-12)
+        assert fsim(ref, dist) == pytest.approx(expected, abs=1e-6)
+        assert fsim(dist, ref) == fsim(ref, dist)
+        grey = float(piq.fsim(dist.double(), ref.double(), data_range=1.0, chromatic=False))
+        assert fsim(ref.double(), dist.double(), chromatic=False) == pytest.approx(grey, abs=1e-12)
+    assert METRICS.get("fsim-rgb")(*pair) == pytest.approx(
+        float(piq.fsim(*(yuv10.to_planes(i).rgb.double() for i in pair[::-1]))), abs=1e-6
+    )
+
+
+def test_fsim_bank_is_built_once_per_shape() -> None:
+    from licbench.metrics.fsim import filter_bank
+
+    first = filter_bank(64, 96, torch.float32)
+    assert filter_bank(64, 96, torch.float32) is first
+    assert first.filters.shape == (4, 4, 64, 96) and first.filters.dtype == torch.complex64
+    assert filter_bank(64, 97, torch.float32) is not first
+    # zero frequency carries nothing; every filter's largest gain is below 1
+    assert float(first.filters[..., 0, 0].abs().max()) == 0.0
+    assert 0.5 < float(first.filters.abs().max()) <= 1.0
