@@ -29,7 +29,9 @@ from compressai.entropy_models import GaussianConditional
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from licbench.codecs.learned.latent_codec import ChannelARLatentCodec, _round
+from licbench.codecs.learned.latent_codec import ChannelARLatentCodec
+from licbench.codecs.learned.slice_coder import SliceCoder, round_ste
+from licbench.codecs.learned.support_policy import SKIP_NEWEST
 
 
 def _param_net(in_channels: int, hidden: int, out_channels: int) -> nn.Module:
@@ -42,56 +44,36 @@ def _param_net(in_channels: int, hidden: int, out_channels: int) -> nn.Module:
     )
 
 
-class AuxiliarySliceModel(nn.Module):
-    """Predicts slice i from the hyper parameters and decoded slices ``0 .. i−2``."""
+class AuxiliarySliceModel(SliceCoder):
+    """Predicts slice i from the hyper parameters and decoded slices ``0 .. i−2``.
+
+    The main latent codec's slice loop with the support policy :data:`SKIP_NEWEST` and its own
+    (plain convolutional) slice networks; slices, hyper support and LRP follow ``latent``.
+    """
 
     def __init__(self, latent: ChannelARLatentCodec, hidden: int | None = None) -> None:
-        super().__init__()
-        self.slices = tuple(latent.slices)
-        self.lrp = latent.config.lrp
-        self._hyper_part = latent._hyper_part
-        hidden = hidden or min(224, max(32, latent.config.latent_channels // 2))
-        ins = [self.support_channels(latent, i) for i in range(len(self.slices))]
-        self.mean_transforms = nn.ModuleList(
-            _param_net(c, hidden, n) for c, n in zip(ins, self.slices, strict=True)
+        super().__init__(
+            latent.slices,
+            SKIP_NEWEST,
+            hyper_support=latent.config.hyper_support,
+            lrp=latent.config.lrp,
         )
-        self.scale_transforms = nn.ModuleList(
-            _param_net(c, hidden, n) for c, n in zip(ins, self.slices, strict=True)
-        )
-        if self.lrp:
-            self.lrp_transforms = nn.ModuleList(
-                _param_net(c + n, hidden, n) for c, n in zip(ins, self.slices, strict=True)
-            )
+        width = hidden or min(224, max(32, latent.config.latent_channels // 2))
+        self.build_slice_networks(lambda kind, i, cin, cout: _param_net(cin, width, cout))
         self.gaussian_conditional = GaussianConditional(None)
-
-    @staticmethod
-    def visible_slices(index: int) -> range:
-        """Slices the auxiliary model sees for slice ``index``: all before ``index − 1``."""
-        return range(max(index - 1, 0))
-
-    def support_channels(self, latent: ChannelARLatentCodec, index: int) -> int:
-        hyper = latent.config.latent_channels if latent.config.hyper_support == "full" else 0
-        hyper = hyper or self.slices[index]
-        return hyper + sum(self.slices[j] for j in self.visible_slices(index))
 
     def forward(self, y: Tensor, means: Tensor, scales: Tensor) -> Tensor:
         """Likelihoods of y (same shape as y) under the auxiliary model, with training noise."""
-        decoded: list[Tensor] = []
-        likelihoods = []
-        for index, y_slice in enumerate(y.split(self.slices, dim=1)):
-            earlier = [decoded[j] for j in self.visible_slices(index)]
-            support = torch.cat([self._hyper_part(means, index), *earlier], dim=1)
-            scale_support = torch.cat([self._hyper_part(scales, index), *earlier], dim=1)
-            mu = self.mean_transforms[index](support)
-            sigma = self.scale_transforms[index](scale_support)
+        y_slices = y.split(self.slices, dim=1)
+        likelihoods: list[Tensor] = []
+
+        def step(index: int, mu: Tensor, sigma: Tensor) -> Tensor:
+            y_slice = y_slices[index]
             _, likelihood = self.gaussian_conditional(y_slice, sigma, mu, training=self.training)
             likelihoods.append(likelihood)
-            y_hat = _round(y_slice - mu) + mu
-            if self.lrp:
-                y_hat = y_hat + 0.5 * torch.tanh(
-                    self.lrp_transforms[index](torch.cat([support, y_hat], dim=1))
-                )
-            decoded.append(y_hat)
+            return round_ste(y_slice - mu) + mu
+
+        self.run_slices(means, scales, step)
         return torch.cat(likelihoods, dim=1)
 
 

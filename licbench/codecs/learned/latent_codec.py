@@ -6,7 +6,8 @@ CCA's uneven [8, 28, 56, 92, 136]) that are coded in order, slice i conditioned 
 parameters and on earlier decoded slices through its own mean and scale networks (optionally
 behind a support transform, CCA's NAF blocks), coded with a ``GaussianConditional``, and refined
 by latent residual prediction (LRP, optional). All of y goes into one rANS string
-(``compressai.ans``); z into another.
+(``compressai.ans``); z into another. The loop over slices is ``slice_coder``'s, shared by
+training, encoding, decoding and the CCA loss's auxiliary model; only the per-slice step differs.
 
 Determinism across processes and devices (CompressAI issues #279 and #309)
 -------------------------------------------------------------------------
@@ -38,7 +39,7 @@ instead of the CPU (the latent is decoded exactly; the synthesis may differ in t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -47,28 +48,25 @@ from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from torch import Tensor, nn
 
 from licbench.codecs.learned.latent_config import LatentConfig
-
-#: builds a slice network: (kind "mean" | "scale" | "lrp", slice index, in channels, out channels)
-ParamNetFactory = Callable[[str, int, int, int], nn.Module]
-#: builds a support transform: (kind "mean" | "scale", slice index, channels)
-SupportNetFactory = Callable[[str, int, int], nn.Module]
+from licbench.codecs.learned.slice_coder import (
+    ParamNetFactory,
+    SliceCoder,
+    SupportNetFactory,
+    round_ste,
+)
+from licbench.codecs.learned.support_policy import earlier_slices
 
 #: buffers derived from the parameters by ``update()``; never loaded from checkpoints
 DERIVED_BUFFERS = ("_offset", "_quantized_cdf", "_cdf_length", "scale_table")
 
 
-def _round(x: Tensor) -> Tensor:
-    """Round; with autograd on, a straight-through estimator (exact rounding in inference)."""
-    if torch.is_grad_enabled() and x.requires_grad:
-        return x + (torch.round(x) - x).detach()
-    return torch.round(x)
-
-
-class ChannelARLatentCodec(nn.Module):
+class ChannelARLatentCodec(SliceCoder):
     """Hyperprior + channel-wise autoregressive slices; see the module docstring.
 
     ``h_s`` is either a pair (mean branch, scale branch), registered as ``h_mean_s`` and
-    ``h_scale_s``, or a single module whose output holds the M means then the M scales.
+    ``h_scale_s``, or a single module whose output holds the M means then the M scales. The
+    slice loop and its networks are :class:`SliceCoder`'s, with the policy "slices < i" (or
+    the first ``max_support`` of them).
     """
 
     def __init__(
@@ -80,53 +78,28 @@ class ChannelARLatentCodec(nn.Module):
         param_net: ParamNetFactory,
         support_net: SupportNetFactory | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            config.slices,
+            earlier_slices(config.max_support),
+            hyper_support=config.hyper_support,
+            lrp=config.lrp,
+        )
         self.config = config
-        self.slices = tuple(config.slices)
         self.h_a = h_a
         if isinstance(h_s, tuple):
             self.h_mean_s, self.h_scale_s = h_s
         else:
             self.h_s = h_s
-        if support_net is not None:
-            self.mean_support_transforms = nn.ModuleList(
-                support_net("mean", i, self.support_channels(i)) for i in range(len(self.slices))
-            )
-            self.scale_support_transforms = nn.ModuleList(
-                support_net("scale", i, self.support_channels(i)) for i in range(len(self.slices))
-            )
-        self.mean_transforms = nn.ModuleList(
-            param_net("mean", i, self.support_channels(i), n) for i, n in enumerate(self.slices)
-        )
-        self.scale_transforms = nn.ModuleList(
-            param_net("scale", i, self.support_channels(i), n) for i, n in enumerate(self.slices)
-        )
-        if config.lrp:
-            self.lrp_transforms = nn.ModuleList(
-                param_net("lrp", i, self.support_channels(i) + n, n)
-                for i, n in enumerate(self.slices)
-            )
+        self.build_slice_networks(param_net, support_net)
         self.entropy_bottleneck = EntropyBottleneck(config.hyper_channels)
         self.gaussian_conditional = GaussianConditional(None)
         self._tables: tuple[list, list, list] | None = None
-
-    # ----------------------------------------------------------------- structure
-    def support_slices(self, index: int) -> range:
-        """Which earlier slices slice ``index`` sees (the first ``max_support`` of them)."""
-        limit = self.config.max_support
-        return range(index if limit is None else min(index, limit))
-
-    def support_channels(self, index: int) -> int:
-        hyper = self.config.latent_channels if self.config.hyper_support == "full" else 0
-        hyper = hyper or self.slices[index]
-        return hyper + sum(self.slices[j] for j in self.support_slices(index))
 
     def scale_table(self) -> list[float]:
         c = self.config
         lo, hi = math.log(c.scale_min), math.log(c.scale_max)
         return torch.exp(torch.linspace(lo, hi, c.scale_levels)).tolist()
 
-    # ----------------------------------------------------------------- shared steps
     def hyper_synthesis(self, z_hat: Tensor) -> tuple[Tensor, Tensor]:
         """(means, scales), each with M channels on y's grid."""
         if hasattr(self, "h_s"):
@@ -134,33 +107,6 @@ class ChannelARLatentCodec(nn.Module):
         else:
             means, scales = self.h_mean_s(z_hat), self.h_scale_s(z_hat)
         return means.contiguous(), scales.contiguous()
-
-    def _hyper_part(self, params: Tensor, index: int) -> Tensor:
-        if self.config.hyper_support == "full":
-            return params
-        start = sum(self.slices[:index])
-        return params[:, start : start + self.slices[index]]
-
-    def slice_parameters(
-        self, index: int, means: Tensor, scales: Tensor, decoded: Sequence[Tensor]
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """(mu, sigma, mean support) of slice ``index`` given the earlier decoded slices."""
-        earlier = [decoded[j] for j in self.support_slices(index)]
-        mean_support = torch.cat([self._hyper_part(means, index), *earlier], dim=1)
-        scale_support = torch.cat([self._hyper_part(scales, index), *earlier], dim=1)
-        if hasattr(self, "mean_support_transforms"):
-            mean_support = self.mean_support_transforms[index](mean_support)
-            scale_support = self.scale_support_transforms[index](scale_support)
-        mu = self.mean_transforms[index](mean_support)
-        sigma = self.scale_transforms[index](scale_support)
-        return mu, sigma, mean_support
-
-    def refine(self, index: int, mean_support: Tensor, y_hat: Tensor) -> Tensor:
-        """Latent residual prediction: add 0.5·tanh(lrp(support, y_hat)) when enabled."""
-        if not self.config.lrp:
-            return y_hat
-        lrp = self.lrp_transforms[index](torch.cat([mean_support, y_hat], dim=1))
-        return y_hat + 0.5 * torch.tanh(lrp)
 
     # ----------------------------------------------------------------- training / eval
     def forward(
@@ -178,16 +124,17 @@ class ChannelARLatentCodec(nn.Module):
         z = self.h_a(y).contiguous()
         _, z_likelihoods = self.entropy_bottleneck(z, training=noise)
         medians = self.entropy_bottleneck._get_medians()
-        z_hat = _round(z - medians) + medians
+        z_hat = round_ste(z - medians) + medians
         means, scales = self.hyper_synthesis(z_hat)
-        decoded: list[Tensor] = []
-        likelihoods = []
-        for index, y_slice in enumerate(y.split(self.slices, dim=1)):
-            mu, sigma, support = self.slice_parameters(index, means, scales, decoded)
-            _, lik = self.gaussian_conditional(y_slice, sigma, mu, training=noise)
+        y_slices = y.split(self.slices, dim=1)
+        likelihoods: list[Tensor] = []
+
+        def step(index: int, mu: Tensor, sigma: Tensor) -> Tensor:
+            _, lik = self.gaussian_conditional(y_slices[index], sigma, mu, training=noise)
             likelihoods.append(lik)
-            decoded.append(self.refine(index, support, _round(y_slice - mu) + mu))
-        y_hat = torch.cat(decoded, dim=1)
+            return round_ste(y_slices[index] - mu) + mu
+
+        y_hat = self.run_slices(means, scales, step)
         likelihoods_by_name = {"y": torch.cat(likelihoods, dim=1), "z": z_likelihoods}
         if return_hyper:
             return y_hat, likelihoods_by_name, (means, scales)
@@ -232,18 +179,20 @@ class ChannelARLatentCodec(nn.Module):
         z_hat = eb.dequantize(eb.quantize(z, "symbols", medians), medians)
         means, scales = self.hyper_synthesis(z_hat)
         gc = self.gaussian_conditional
+        y_slices = y.split(self.slices, dim=1)
         symbols: list[int] = []
         indexes: list[int] = []
-        decoded: list[Tensor] = []
-        for index, y_slice in enumerate(y.split(self.slices, dim=1)):
-            mu, sigma, support = self.slice_parameters(index, means, scales, decoded)
-            q = gc.quantize(y_slice, "symbols", mu)
+
+        def step(index: int, mu: Tensor, sigma: Tensor) -> Tensor:
+            q = gc.quantize(y_slices[index], "symbols", mu)
             symbols.extend(q.reshape(-1).tolist())
             indexes.extend(gc.build_indexes(sigma).reshape(-1).tolist())
-            decoded.append(self.refine(index, support, gc.dequantize(q, mu)))
+            return gc.dequantize(q, mu)
+
+        y_hat = self.run_slices(means, scales, step)
         encoder = BufferedRansEncoder()
         encoder.encode_with_indexes(symbols, indexes, cdfs, lengths, offsets)
-        return [z_string, encoder.flush()], torch.cat(decoded, dim=1)
+        return [z_string, encoder.flush()], y_hat
 
     @torch.no_grad()
     def decompress(self, strings: Sequence[bytes], z_shape: tuple[int, int]) -> Tensor:
@@ -257,12 +206,12 @@ class ChannelARLatentCodec(nn.Module):
         gc = self.gaussian_conditional
         decoder = RansDecoder()
         decoder.set_stream(strings[1])
-        decoded: list[Tensor] = []
-        for index, size in enumerate(self.slices):
-            mu, sigma, support = self.slice_parameters(index, means, scales, decoded)
+
+        def step(index: int, mu: Tensor, sigma: Tensor) -> Tensor:
             values = decoder.decode_stream(
                 gc.build_indexes(sigma).reshape(-1).tolist(), cdfs, lengths, offsets
             )
-            q = torch.tensor(values, dtype=torch.int32).reshape(1, size, height, width)
-            decoded.append(self.refine(index, support, gc.dequantize(q, mu)))
-        return torch.cat(decoded, dim=1)
+            shape = (1, self.slices[index], height, width)
+            return gc.dequantize(torch.tensor(values, dtype=torch.int32).reshape(shape), mu)
+
+        return self.run_slices(means, scales, step)
