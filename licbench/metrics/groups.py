@@ -59,7 +59,6 @@ def package_check(*modules_and_dists: tuple[str, str]) -> Callable[[], Availabil
 def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
     """The metric objects, built with ``optional`` (``OptionalMetric``, which takes ``check``)."""
     torch = ("torch", "torch")
-    iqa = package_check(torch, ("IQA_pytorch", "IQA-pytorch"))
     hvs = package_check(torch, ("psnr_hvsm", "psnr-hvsm"))
     planes = package_check(torch)
 
@@ -104,11 +103,13 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             "nlpd-y",
             False,
             "",
-            "NLPD of 10-bit Y (IQA-pytorch, as JPEG AI); lower is better",
+            "NLPD of 10-bit Y (licbench's separable filters, IQA-pytorch's definition, as JPEG AI);"
+            " lower is better",
             jpeg_ai.nlpd_y,
             (0.0, math.inf),
             Y10,
-            iqa,
+            planes,
+            version="2",  # 2: separable shifted sums, both images batched (was IQA-pytorch; ≤ 4e-8)
         ),
         make(
             "iw-ssim-y",

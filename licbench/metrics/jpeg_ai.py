@@ -10,8 +10,8 @@ ms-ssim-y  Y    pytorch-msssim's MS-SSIM (:mod:`licbench.metrics.ms_ssim_y`, sep
                 ``msssim_torch``)
 vif-y      Y    pixel-domain VIF (:mod:`licbench.metrics.vif`, piq's ``vif_p`` with separable
                 windows) on Y in [0, 1] (framework: IQA-pytorch ``VIFs``; tested)
-nlpd-y     Y    IQA-pytorch ``NLPD`` on Y in [0, 1] (the framework's; no maintained library
-                that installs here has NLPD)
+nlpd-y     Y    NLPD (:mod:`licbench.metrics.nlpd`, IQA-pytorch's ``NLPD`` with separable
+                shifted sums; tested against it) on Y in [0, 1] (the framework's IQA-pytorch)
 iw-ssim-y  Y    IW-SSIM (:mod:`licbench.metrics.iw_ssim`, separable windows) on Y (framework:
                 a port of Python-IW-SSIM; tested against values from it)
 psnr-hvs-y Y    psnr-hvsm's PSNR-HVS (the framework's) as two DCT matrix products, Y in [0, 1]
@@ -126,20 +126,16 @@ def vif_y(original: np.ndarray, decoded: np.ndarray) -> float:
         return vif_pixel(ref, dist)
 
 
-@cache
-def _nlpd_model() -> Any:
-    from IQA_pytorch import NLPD
-
-    return NLPD(channels=1).eval()
-
-
 def nlpd_y(original: np.ndarray, decoded: np.ndarray) -> float:
-    """NLPD of Y in [0, 1] (IQA-pytorch, Laparra et al. 2016); 0 for identity, lower is better."""
+    """NLPD of Y in [0, 1] (Laparra et al. 2016, IQA-pytorch's constants); 0 for identity, lower
+    is better."""
     import torch
+
+    from licbench.metrics.nlpd import nlpd
 
     ref, dist = _y_pair(original, decoded, MIN_SIDE["nlpd"])
     with torch.no_grad():
-        return float(_nlpd_model()(dist, ref, as_loss=False))
+        return nlpd(ref, dist)
 
 
 def iw_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:

@@ -402,3 +402,24 @@ def test_fsim_bank_is_built_once_per_shape() -> None:
     # zero frequency carries nothing; every filter's largest gain is below 1
     assert float(first.filters[..., 0, 0].abs().max()) == 0.0
     assert 0.5 < float(first.filters.abs().max()) <= 1.0
+
+
+@pytest.mark.parametrize(("height", "width"), [(288, 256), (131, 141), (40, 52)])
+def test_nlpd_equals_iqa_pytorch(height: int, width: int) -> None:
+    # the library JPEG AI runs, float32 both: equal to rounding (odd sides take the nearest-
+    # neighbour resize path; 40×52 is zero-padded to 128 first, as the metric does)
+    from IQA_pytorch import NLPD
+
+    from licbench.metrics.jpeg_ai import MIN_SIDE, _pad_to
+    from licbench.metrics.nlpd import nlpd
+
+    original = synthetic_image(width, height, 5)
+    ref, dist = (
+        _pad_to(yuv10.to_planes(image).y, MIN_SIDE["nlpd"])
+        for image in (original, degrade(original, 6))
+    )
+    with torch.no_grad():
+        expected = float(NLPD(channels=1)(dist, ref, as_loss=False))
+    assert nlpd(ref, dist) == pytest.approx(expected, abs=1e-6)
+    assert nlpd(dist, ref) == pytest.approx(nlpd(ref, dist), abs=1e-12)
+    assert nlpd(ref, ref) == 0.0
