@@ -125,7 +125,9 @@ def _information(dist: Any, ref: Any, parent: Any | None) -> Any:
     ]
     if parent is not None:
         neighbours.append(_enlarge(parent)[0, 0, 1 : 1 + rows, 1 : 1 + cols])
-    vectors = torch.stack([n.reshape(-1) for n in neighbours])  # N × blocks
+    # stacked straight into one N × rows × cols block (reshaping each strided slice first
+    # copied every neighbourhood twice)
+    vectors = torch.stack(neighbours).reshape(len(neighbours), -1)  # N × blocks
     count = vectors.shape[0]
     covariance = vectors @ vectors.T / vectors.shape[1]
     eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
