@@ -302,10 +302,12 @@ def _visual_crops(manifest: RunManifest, jobs, store: Store, out_dir: Path) -> i
 def _complexity(
     manifest: RunManifest, codecs: Sequence[Codec], jobs, store: Store, out_dir
 ) -> None:
-    """Parameters and kMAC/px of every learned codec on the run's most common image size.
+    """Parameters, kMAC/px and peak memory of every learned codec on the run's most common
+    image size.
 
-    Counted once per run (the meta device: no arithmetic, about a second for a paper model) and
-    kept in the manifest, so a re-run of a finished run does not import torch for it.
+    Counted once per run (the meta device: no arithmetic, about a second for a paper model;
+    peak memory from one fresh encoding and one fresh decoding process) and kept in the
+    manifest, so a re-run of a finished run does not import torch for it.
     """
     learned = [c for c in codecs if callable(getattr(c, "model", None))]
     wanted = {c.label for c in learned}
@@ -313,7 +315,7 @@ def _complexity(
         return
     from collections import Counter
 
-    from licbench.codecs.learned.complexity import codec_complexity
+    from licbench.codecs.learned.complexity import codec_complexity, measure_peak_memory
 
     sizes = Counter(
         (r.height, r.width) for r in store.get(job.key for job in jobs).values() if r.ok and r.width
@@ -324,7 +326,14 @@ def _complexity(
     figures: dict[str, Any] = {}
     for codec in learned:
         try:
-            figures[codec.label] = codec_complexity(codec, height, width).to_dict()
+            memory: dict[str, Any] | None
+            try:  # a fresh encoding and a fresh decoding process, one thread like a job
+                top = int(max(codec.qualities))
+                memory = measure_peak_memory(str(codec.spec), height, width, quality=top, threads=1)
+            except Exception as exc:  # the counts stand without it
+                memory = {"error": f"{type(exc).__name__}: {exc}"}
+            figure = codec_complexity(codec, height, width, peak_memory=memory)
+            figures[codec.label] = figure.to_dict()
         except Exception as exc:  # a figure that cannot be counted is said, never fatal
             figures[codec.label] = {
                 "error": f"{type(exc).__name__}: {exc}",

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
-from licbench.core.text import terminal_safe
+from licbench.core.text import one_line
 
 
 class _Parser(argparse.ArgumentParser):
@@ -575,7 +575,7 @@ def _cmd_fetch_weights(args: argparse.Namespace) -> int:
     try:
         paths = fetch_weights(args.name, report=print)
     except WeightsFetchFailed as exc:
-        print(f"licbench fetch-weights: {terminal_safe(str(exc))}", file=sys.stderr)
+        print(f"licbench fetch-weights: {one_line(str(exc))}", file=sys.stderr)
         return 1
     where = sorted({str(p.parent) for p in paths})
     print(f"{args.name}: {len(paths)} file(s) in {', '.join(where) or '(none)'}")
@@ -658,13 +658,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _interruptible():
             return COMMANDS[args.command](args)
     except (*usage, StoreError) as exc:
-        print(f"licbench {args.command}: {exc}", file=sys.stderr)
+        print(f"licbench {args.command}: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
-        print(f"licbench {args.command}: {exc}", file=sys.stderr)
+        print(f"licbench {args.command}: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"licbench {args.command}: {_os_error(exc)}", file=sys.stderr)
+        print(f"licbench {args.command}: {one_line(_os_error(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         interrupted = RunInterrupted.of(exc, None, None)

@@ -44,6 +44,8 @@ VOLATILE_KEYS = {
     "machine",
     "chart",  # a PNG: its bytes depend on matplotlib's version
     "compute",  # ROI's compute cost: timings times prices
+    "peak_memory",  # measured resident memory of a process
+    "decode_peak_memory_mb",
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 # C0 and C1 controls and DEL; tab and newline are not kept either (a label is one line)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # what XML 1.0 cannot hold, also as a character reference (plus lone surrogates, U+FFFE/FFFF)
 _NOT_XML = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -32,4 +32,10 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub(_escape, str(text))
 
 
-__all__ = ["terminal_safe", "xml_safe"]
+def one_line(text: str) -> str:
+    """A message as one terminal-safe line: its lines joined with "; ", controls escaped."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return terminal_safe("; ".join(lines))
+
+
+__all__ = ["one_line", "terminal_safe", "xml_safe"]

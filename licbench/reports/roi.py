@@ -190,6 +190,7 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
                 device="cpu",
                 gpu_needed=False,
                 decoder_kmac_per_pixel=summary.decoder_kmac_per_pixel(codec),
+                decode_peak_memory_mb=None,
             )
             facts["sources"]["device"] = {
                 "where": f"summary.json has no latency entry for {codec}: assumed cpu",
@@ -208,6 +209,13 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
         facts["sources"]["device"] = _cite(["latency", codec, "device"], row.device)
         kmac = summary.decoder_kmac_per_pixel(codec)
         facts["decoder_kmac_per_pixel"] = kmac
+        memory = ((summary.complexity.get(codec) or {}).get("peak_memory") or {}).get("decode")
+        peak = memory.get("peak_rss_mb") if isinstance(memory, dict) else None
+        facts["decode_peak_memory_mb"] = peak if _finite(peak) else None
+        if facts["decode_peak_memory_mb"] is not None:
+            facts["sources"]["decode_peak_memory_mb"] = _cite(
+                ["complexity", codec, "peak_memory", "decode", "peak_rss_mb"], peak
+            )
         if kmac is not None:
             facts["sources"]["decoder_kmac_per_pixel"] = _cite(
                 ["complexity", codec, "kmac_per_pixel", "decoder"], kmac
