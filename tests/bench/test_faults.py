@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -98,6 +99,26 @@ class NotAnArrayCodec(_Fake):
         return b"not-an-array"
 
 
+class ToolHangingCodec(_Fake):
+    """Runs a command-line tool (its own process group, children and grandchildren) that
+    outlives the job's --timeout, after copying the image into a temporary folder."""
+
+    pids: Path
+
+    def misbehave(self, image):
+        import tempfile
+
+        from licbench.codecs.external.tools import execute
+
+        folder = tempfile.mkdtemp(prefix="tool-")
+        Path(folder, "copy-of-the-image.bin").write_bytes(image.tobytes())
+        script = (
+            f'sleep 300 & echo $! >> {self.pids}; sh -c "sleep 300 & echo \\$! >> {self.pids}; '
+            f'exec sleep 301" & echo $! >> {self.pids}; echo $$ >> {self.pids}; sleep 300'
+        )
+        execute(["sh", "-c", script], timeout=3600)
+
+
 FAKES = {
     "test-exit": ExitingCodec,
     "test-abort": AbortingCodec,
@@ -106,6 +127,7 @@ FAKES = {
     "test-garbage": GarbageCodec,
     "test-wrong-shape": WrongShapeCodec,
     "test-not-array": NotAnArrayCodec,
+    "test-tool-hang": ToolHangingCodec,
 }
 
 
@@ -248,3 +270,29 @@ def test_batches_shrink_towards_the_end():
     assert batch_size(40, 2) == 5
     assert batch_size(7, 2) == 1
     assert batch_size(0, 4) == 1
+
+
+def test_a_job_timeout_kills_its_tools_process_group_and_removes_its_temporary_files(
+    tmp_path, small_folder
+):
+    ToolHangingCodec.pids = tmp_path / "pids"
+    run_grid(small_folder, tmp_path / "r.sqlite", ["test-tool-hang"], WorkerSettings(timeout=3))
+    pids = [int(p) for p in ToolHangingCodec.pids.read_text().split()]
+    assert len(pids) == 2 * 4  # two images: the tool, a child, a grandchild's parent and it
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pids):
+        time.sleep(0.2)
+    assert not _alive(pids), "a tool's processes outlived the worker killed for --timeout"
+    leftovers = [p for p in Path(tempfile.gettempdir()).glob("licbench-worker-*") if p.exists()]
+    assert not [p for p in leftovers if any(p.rglob("copy-of-the-image.bin"))]
+
+
+def _alive(pids: list[int]) -> list[int]:
+    living = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                living.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return living

@@ -24,12 +24,15 @@ import functools
 import importlib.util
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from licbench.bench.executors.base import Executor, ExecutorError, WorkerSettings, batch_size
@@ -72,8 +75,50 @@ def _prepare_worker(parent_pid: int) -> None:
             torch.set_num_threads(1)
 
 
-def _worker_main(conn: Connection, settings: WorkerSettings, parent_pid: int) -> None:
-    """A local worker: receive batches of jobs, report when each starts and its record."""
+def _descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_tool_groups(worker_pid: int) -> None:
+    """Kill the process groups of a worker's command-line tools before the worker itself.
+
+    A tool runs in a process group of its own (licbench.codecs.external.tools), which a killed
+    worker can no longer clean up: its processes, and their children's children, would live on
+    under init. The groups are found through the worker's descendants."""
+    own = os.getpgid(0)
+    groups = set()
+    for pid in _descendants(worker_pid):
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    for group in groups - {own, worker_pid}:
+        with contextlib.suppress(OSError):
+            os.killpg(group, signal.SIGKILL)
+
+
+def _worker_main(
+    conn: Connection, settings: WorkerSettings, parent_pid: int, scratch: str | None = None
+) -> None:
+    """A local worker: receive batches of jobs, report when each starts and its record.
+
+    ``scratch`` is this worker's temporary folder (tools copy the user's image there): the
+    parent removes it when the worker ends, also when it had to kill it mid-job.
+    """
+    if scratch:
+        os.environ["TMPDIR"] = scratch
+        tempfile.tempdir = scratch
     _prepare_worker(parent_pid)
     try:
         while True:
@@ -140,6 +185,8 @@ class _Slot:
     #: jobs sent and not reported yet; the first is running once ``started`` is set
     batch: deque[Job] = field(default_factory=deque)
     started: float | None = None
+    #: the worker's temporary folder, removed with it
+    scratch: str | None = None
 
     @property
     def busy(self) -> bool:
@@ -198,16 +245,17 @@ class LocalExecutor(Executor):
         if not self._slots:
             self._preload()
         parent_end, child_end = self._context.Pipe(duplex=True)
+        scratch = tempfile.mkdtemp(prefix="licbench-worker-")
         process = self._context.Process(
             target=_worker_main,
-            args=(child_end, self.settings, os.getpid()),
+            args=(child_end, self.settings, os.getpid(), scratch),
             name="licbench-worker",
             daemon=True,
         )
         with _children_allowed():
             process.start()
         child_end.close()  # only the child holds it now: its death reads as EOF here
-        slot = _Slot(process, parent_end)
+        slot = _Slot(process, parent_end, scratch=scratch)
         self._slots.append(slot)
         return slot
 
@@ -215,12 +263,16 @@ class LocalExecutor(Executor):
         if slot in self._slots:
             self._slots.remove(slot)
         if kill and slot.process.is_alive():
+            _kill_tool_groups(slot.process.pid)
             slot.process.kill()
         slot.process.join(timeout=5)
         if slot.process.is_alive():
+            _kill_tool_groups(slot.process.pid)
             slot.process.kill()
             slot.process.join(timeout=5)
         slot.conn.close()
+        if slot.scratch:
+            shutil.rmtree(slot.scratch, ignore_errors=True)
 
     def close(self) -> None:
         for slot in list(self._slots):
