@@ -212,6 +212,15 @@ def per_image_table(
             for codec, per_image in image_curves.items()
             if codec != anchor
         }
+    for name, members in HEADLINE_GROUPS.items():  # e.g. each image's JPEG AI mean
+        if set(members) <= set(table):
+            table[name] = {
+                codec: statistics.mean_over_metrics(
+                    [table[m][codec] for m in members],
+                    _or_nan(bd.aggregates.get(name, {}).get(codec)),
+                )
+                for codec in table[members[0]]
+            }
     return table
 
 

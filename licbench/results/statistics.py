@@ -187,8 +187,6 @@ def per_image_bd(
 ) -> PerImageBD:
     """BD-rate of each image's ``test`` curve against its ``anchor`` curve (both by image
     name), and their aggregates with bootstrap intervals."""
-    import statistics as pystats
-
     from licbench.results.compare import compare  # (scipy: only when computing)
 
     result = PerImageBD(mean_curve=mean_curve, resamples=resamples, seed=seed)
@@ -202,11 +200,19 @@ def per_image_bd(
             result.values[image] = bd.value
         else:
             result.left_out[image] = bd.error or "; ".join(bd.warnings) or "no overlap"
+    return summarise(result)
+
+
+def summarise(result: PerImageBD) -> PerImageBD:
+    """Fill in the aggregates of ``result.values``: mean, median, win share, intervals."""
+    import statistics as pystats
+
     values = list(result.values.values())
     if values:
         result.mean = sum(values) / len(values)
         result.median = float(pystats.median(values))
         result.win_share = sum(1 for v in values if v < 0) / len(values)
+        resamples, seed = result.resamples, result.seed
         result.mean_ci, used_mean = bootstrap_interval(
             values, "mean", resamples=resamples, seed=seed
         )
@@ -215,6 +221,20 @@ def per_image_bd(
         )
         result.interval = used_mean if used_mean == used_median else f"{used_mean}/{used_median}"
     return result
+
+
+def mean_over_metrics(parts: Sequence[PerImageBD], mean_curve: float = math.nan) -> PerImageBD:
+    """Per image, the mean of its BD-rates over several metrics (JPEG AI's headline), and the
+    aggregates of those means; an image missing from any metric is left out, named."""
+    images = set().union(*(p.values.keys() | p.left_out.keys() for p in parts)) if parts else set()
+    result = PerImageBD(mean_curve=mean_curve)
+    for image in sorted(images):
+        missing = [str(i) for i, p in enumerate(parts) if image not in p.values]
+        if missing:
+            result.left_out[image] = f"no BD-rate on {len(missing)} of the {len(parts)} metrics"
+        else:
+            result.values[image] = sum(p.values[image] for p in parts) / len(parts)
+    return summarise(result)
 
 
 def image_curves(frame: Any, metrics: Sequence[str]) -> dict[str, dict[str, Curve]]:
@@ -249,5 +269,7 @@ __all__ = [
     "PerImageBD",
     "bootstrap_interval",
     "image_curves",
+    "mean_over_metrics",
     "per_image_bd",
+    "summarise",
 ]

@@ -126,3 +126,15 @@ def test_a_real_run_writes_per_image_bd_rates(tmp_path, image_folder):
     )
     html = (out / "report.html").read_text()
     assert "median of the per-image BD-rates" in html and 'id="bd-per-image-table"' in html
+
+
+def test_an_images_mean_over_metrics_is_the_mean_of_its_bd_rates():
+    from licbench.results.statistics import PerImageBD, mean_over_metrics, summarise
+
+    first = summarise(PerImageBD(values={"a": -10.0, "b": -20.0, "c": 5.0}))
+    second = summarise(PerImageBD(values={"a": -30.0, "b": -10.0}, left_out={"c": "no overlap"}))
+    both = mean_over_metrics([first, second], mean_curve=-15.0)
+    assert both.values == {"a": -20.0, "b": -15.0}
+    assert "c" in both.left_out and "1 of the 2 metrics" in both.left_out["c"]
+    assert both.mean == pytest.approx(-17.5) and both.win_share == 1.0
+    assert both.mean_curve == -15.0 and both.mean_ci.low <= both.mean <= both.mean_ci.high
