@@ -31,6 +31,7 @@ import time
 
 import numpy as np
 import torch
+from learned_decode_latency import synthetic_photo  # (this folder: the same test image)
 
 from licbench.codecs import create_codec
 from licbench.codecs.learned.latency import StageStats, measure_decode_latency
@@ -41,19 +42,6 @@ SPECS = {
     "swint-charm": "swint-charm:config=paper,weights=random,seed=0,device={device}",
     "mbt2018-mean": "compressai:model=mbt2018-mean,weights=random,seed=0,device={device}",
 }
-
-
-def synthetic_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """Smooth colour gradients, edges and mild noise: compresses like a photograph."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
-    planes = []
-    for c in range(3):
-        fx, fy = rng.uniform(0.005, 0.04, 2)
-        base = 128 + 80 * np.sin(fx * xx + c) * np.cos(fy * yy + 2 * c)
-        base += np.where((xx // 61 + yy // 47) % 2 == 0, 20, -20) + rng.normal(0, 4, xx.shape)
-        planes.append(base)
-    return np.clip(np.stack(planes, -1), 0, 255).round().astype(np.uint8)
 
 
 def whole_decode_latency(codec, data: bytes, device: torch.device, repeats: int, warmup: int):

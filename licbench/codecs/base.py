@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 # defined in core (metrics answer the same question); also importable from here, where plugins
 # have always imported it
@@ -34,6 +34,22 @@ class QualityError(CodecSpecError):
     Raised before any job is planned: encoding at it would either fail every job or, worse,
     succeed under a wrong label (Pillow clamps JPEG's 150 to 100 and the row would say 150).
     """
+
+
+def check_rgb8(image: Any) -> None:
+    """Refuse anything but an HxWx3 uint8 array: what every codec's ``encode`` takes."""
+    import numpy as np
+
+    if not (
+        isinstance(image, np.ndarray)
+        and image.dtype == np.uint8
+        and image.ndim == 3
+        and image.shape[2] == 3
+    ):
+        shape = getattr(image, "shape", None)
+        raise ValueError(
+            f"expected an HxWx3 uint8 RGB image, got {getattr(image, 'dtype', type(image))} {shape}"
+        )
 
 
 @dataclass(frozen=True)

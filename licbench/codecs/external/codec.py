@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from licbench.codecs.base import Availability, Codec, CodecSpecError
+from licbench.codecs.base import Availability, Codec, CodecSpecError, check_rgb8
 from licbench.codecs.external.definition import Definition
 from licbench.codecs.external.tools import (
     ExternalToolError,
@@ -199,13 +199,11 @@ class ExternalCodec(Codec):
 
     # ------------------------------------------------------------------ coding
     def encode(self, image: np.ndarray, quality: float) -> bytes:
-        import numpy as np
 
         from licbench.codecs.external import pictures
 
         d = self.definition
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an HxWx3 uint8 image, got {image.dtype} {image.shape}")
+        check_rgb8(image)
         height, width = image.shape[:2]
         prefix = d.yuv.dimensions == "prefix"
         if prefix and max(width, height) > 0xFFFF:

@@ -48,7 +48,7 @@ import pickle
 import re
 import tarfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,10 +206,13 @@ def _listing(title: str, keys: list[str]) -> str:
     return f"\n  {title} ({len(keys)}): " + ", ".join(shown) + more
 
 
-def check_state_dict(model: nn.Module, state_dict: Mapping[str, Tensor], source: str = "") -> None:
-    """Raise :class:`CheckpointError` listing missing, unexpected and mis-shaped keys."""
-    expected = {k: v for k, v in model.state_dict().items() if not _is_derived(k)}
-    given = {k: v for k, v in state_dict.items() if not _is_derived(k)}
+def key_differences(
+    model: Any, state_dict: Mapping[str, Any], skip: Callable[[str], bool]
+) -> tuple[list[str], list[str], list[str]]:
+    """(missing, unexpected, mis-shaped) keys of ``state_dict`` against ``model``, leaving out
+    the keys ``skip`` says the model rebuilds itself."""
+    expected = {k: v for k, v in model.state_dict().items() if not skip(k)}
+    given = {k: v for k, v in state_dict.items() if not skip(k)}
     missing = sorted(set(expected) - set(given))
     unexpected = sorted(set(given) - set(expected))
     mismatched = sorted(
@@ -217,6 +220,12 @@ def check_state_dict(model: nn.Module, state_dict: Mapping[str, Tensor], source:
         for k in set(given) & set(expected)
         if given[k].shape != expected[k].shape
     )
+    return missing, unexpected, mismatched
+
+
+def check_state_dict(model: nn.Module, state_dict: Mapping[str, Tensor], source: str = "") -> None:
+    """Raise :class:`CheckpointError` listing missing, unexpected and mis-shaped keys."""
+    missing, unexpected, mismatched = key_differences(model, state_dict, _is_derived)
     if missing or unexpected or mismatched:
         arch = getattr(model, "arch", type(model).__name__)
         config = getattr(model, "config_name", "")

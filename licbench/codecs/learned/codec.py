@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from licbench.codecs.base import Availability, Codec, CodecSpecError
+from licbench.codecs.base import Availability, Codec, CodecSpecError, check_rgb8
 from licbench.codecs.learned import bitstream
 from licbench.codecs.learned.configs import ARCHS, create_model
 from licbench.codecs.learned.latency import StageTimer, make_stage_timer
@@ -300,13 +300,7 @@ class LearnedCodec(Codec):
 
         from licbench.codecs.learned.model import pad_image
 
-        if not (
-            isinstance(image, np.ndarray)
-            and image.dtype == np.uint8
-            and image.ndim == 3
-            and image.shape[2] == 3
-        ):
-            raise ValueError("expected an HxWx3 uint8 RGB image")
+        check_rgb8(image)
         model = self.model(quality)
         q = self._quality_index(quality)
         height, width = image.shape[:2]

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from licbench.codecs.base import Codec, CodecSpecError
+from licbench.codecs.base import Codec, CodecSpecError, check_rgb8
 from licbench.codecs.learned import container
 from licbench.core.availability import Availability
 
@@ -342,13 +342,7 @@ class CompressAICodec(Codec):
         import torch.nn.functional as F
         from compressai.ops import compute_padding
 
-        if not (
-            isinstance(image, np.ndarray)
-            and image.dtype == np.uint8
-            and image.ndim == 3
-            and image.shape[2] == 3
-        ):
-            raise ValueError("expected an HxWx3 uint8 RGB image")
+        check_rgb8(image)
         net = self.model(quality)
         q = self._quality_index(quality)
         height, width = image.shape[:2]

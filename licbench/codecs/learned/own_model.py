@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from licbench.codecs.learned.checkpoints import CheckpointError
+from licbench.codecs.learned.checkpoints import CheckpointError, key_differences
 from licbench.registry import import_object
 
 #: keys a training script may wrap the state dict in, tried in this order
@@ -123,16 +123,7 @@ def state_dict_mismatch(model: Any, state_dict: Mapping[str, Any]) -> tuple[list
     The entropy tables are left out of the comparison for a module that rebuilds them.
     """
     skip = _is_table if _has_update(model) else (lambda key: False)
-    expected = {k: v for k, v in model.state_dict().items() if not skip(k)}
-    given = {k: v for k, v in state_dict.items() if not skip(k)}
-    missing = sorted(set(expected) - set(given))
-    unexpected = sorted(set(given) - set(expected))
-    mismatched = sorted(
-        f"{k} {tuple(given[k].shape)} != {tuple(expected[k].shape)}"
-        for k in set(given) & set(expected)
-        if given[k].shape != expected[k].shape
-    )
-    return missing, unexpected, mismatched
+    return key_differences(model, state_dict, skip)
 
 
 def mismatch_error(model: Any, mismatch: tuple[list, list, list], source: str) -> CheckpointError:
