@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -54,9 +54,19 @@ PER_IMAGE_COLUMNS = [
 ]
 
 
-def _names_of(record: Record, image_names: Mapping[str, str | Sequence[str]]) -> list[str]:
-    names = image_names.get(record.image_sha256, record.image)
-    return [names] if isinstance(names, str) else list(names) or [record.image]
+def _names_of(
+    sha256: str, image_names: Mapping[str, str | Sequence[str]], default: str
+) -> list[str]:
+    """The run's names for the file(s) with these bytes, in dataset order (the first is the one
+    the job was computed for); ``default`` where the run names none. Every table of per-image
+    rows (the sweep's, the rate targets') resolves names here."""
+    names = image_names.get(sha256, default)
+    return [names] if isinstance(names, str) else list(names) or [default]
+
+
+def _same_bytes_note(first: str) -> str:
+    """The note on every row of a file whose bytes equal an earlier file's (``first``)."""
+    return f"same bytes as {first}: computed once for both"
 
 
 def per_image_frame(
@@ -70,11 +80,11 @@ def per_image_frame(
     row (the job was computed once, for the first; the others' notes say so)."""
     rows = []
     for record in records:
-        names = _names_of(record, image_names)
+        names = _names_of(record.image_sha256, image_names, record.image)
         for index, name in enumerate(names):
             notes = [record.notes] if record.notes else []
             if index:
-                notes.append(f"same bytes as {names[0]}: computed once for both")
+                notes.append(_same_bytes_note(names[0]))
             rows.append(_row(record, dataset, name, "; ".join(notes), metrics))
     if not rows:
         return pd.DataFrame(columns=PER_IMAGE_COLUMNS)
@@ -304,14 +314,19 @@ def target_section(
     targets: Sequence[float],
     choices: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
     records: Mapping[str, Record],
-    image_names: dict[str, str],
+    image_names: Mapping[str, str | Sequence[str]],
     metrics: Sequence[str],
     rule: str = "",
 ) -> TargetSection:
     """Per codec and target: the mean over images of the achieved bpp and of each metric at the
     chosen quality (derived series from the mean of their source, as the RD curves do), how many
     images were matched and how many reached the target exactly by the rule (``at_target``; the
-    others are at the end of the codec's quality range), and per image the chosen point."""
+    others are at the end of the codec's quality range), and per image the chosen point.
+
+    ``choices`` are keyed by sha256, so files with equal bytes share one search; ``image_names``
+    (as for :func:`per_image_frame`) gives each of them its own point, equal to the first's and
+    with the same note. Each file counts once in the means and counts, as in the RD curves and
+    the per-image BD-rate statistics (the dataset has that many images)."""
     section = TargetSection(list(targets), rule)
     for codec, per_target in choices.items():
         out: dict[str, TargetEntry] = {}
@@ -332,7 +347,12 @@ def target_section(
                 else:
                     point.bpp = record.bpp
                     point.values = {m: record.metrics.get(m, math.nan) for m in metrics}
-                points[image_names.get(sha, sha)] = point
+                names = _names_of(sha, image_names, sha)
+                points[names[0]] = point
+                for name in names[1:]:
+                    points[name] = replace(
+                        point, values=dict(point.values), notes=_same_bytes_note(names[0])
+                    )
             matched = [p for p in points.values() if p.status != "error"]
             entry = TargetEntry(
                 target=float(target_text),
@@ -417,14 +437,14 @@ def build_run(
             manifest.target_bpp,
             manifest.target_choices,
             target_records,
-            manifest.image_names(),
+            manifest.names_by_sha(),
             manifest.metrics,
             target_rule,
         )
         target_frame = per_image_frame(
             list(target_records.values()),
             manifest.dataset,
-            manifest.image_names(),
+            manifest.names_by_sha(),
             manifest.metrics,
         )
     return BuiltRun(summary, frame, target_frame)

@@ -240,10 +240,14 @@ class TargetPoint:
     #: series → value on this image
     values: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    #: on a file with the same bytes as an earlier one: says its point is that file's
+    notes: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"quality": self.quality, "status": self.status}
         out["probes"] = self.probes
+        if self.notes:
+            out["notes"] = self.notes
         if self.error is not None:
             out["error"] = self.error
         else:
@@ -260,6 +264,7 @@ class TargetPoint:
             status=str(data.pop("status", "")),
             probes=int(data.pop("probes", 0) or 0),
             error=data.pop("error", None),
+            notes=str(data.pop("notes", "") or ""),
         )
         if point.error is None:
             bpp = data.pop("bpp", None)

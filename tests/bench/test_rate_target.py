@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from licbench.api import report as licbench_report
 from licbench.api import run
 from licbench.bench.executors import InlineExecutor
 from licbench.bench.jobs import plan_jobs
@@ -250,6 +251,59 @@ def test_real_jpeg_run_with_target_bpp(tmp_path, image_folder):
     again = run(**kwargs)
     assert again.counts["computed"] == 0 and again.counts["target_probes"] == 0
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["target_bpp"] == section
+
+
+def test_files_with_equal_bytes_each_get_their_target_points(tmp_path, image_folder):
+    (image_folder / "sub" / "c.png").unlink()  # a.png and b.png differ; the copy equals a.png
+    (image_folder / "copy-of-a.png").write_bytes((image_folder / "a.png").read_bytes())
+    note = "same bytes as a.png: computed once for both"
+    result = run(
+        dataset=f"folder:{image_folder}",
+        codecs=["jpeg"],
+        qualities=[20, 60, 90],
+        out=tmp_path / "out",
+        store=tmp_path / "store.sqlite",
+        workers=1,
+        metrics=("psnr-rgb",),
+        progress=False,
+        target_bpp=[0.6, 1.2],
+    )
+    out = result.out
+    summary = json.loads((out / "summary.json").read_text())
+    manifest = json.loads((out / "run.json").read_text())
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for target in ("0.6", "1.2"):
+        assert len(manifest["target_choices"]["jpeg"][target]) == 2  # one search per bytes
+        entry = summary["target_bpp"]["codecs"]["jpeg"][target]
+        points = entry["per_image"]
+        assert sorted(points) == ["a.png", "b.png", "copy-of-a.png"]
+        copy, original = dict(points["copy-of-a.png"]), points["a.png"]
+        assert copy.pop("notes") == note
+        assert copy == original  # quality, status, probes, bpp and every metric
+        assert "notes" not in original and "notes" not in points["b.png"]
+        # each file counts once, as in the RD curves and the per-image BD-rate statistics
+        assert entry["images"] == entry["at_target"] == 3
+        bpps = [p["bpp"] for p in points.values()]
+        assert entry["bpp"] == pytest.approx(sum(bpps) / 3)
+        assert entry["psnr-rgb"] == pytest.approx(sum(p["psnr-rgb"] for p in points.values()) / 3)
+        quality = format(float(copy["quality"]), ".6g")
+        assert f"copy-of-a.png: {quality} ({note})" in html
+    assert sorted(summary["per_image_curves"]["jpeg"]) == ["a.png", "b.png", "copy-of-a.png"]
+    # the target rows (the per-image table of the chosen jobs): the copy's rows are a.png's
+    from licbench.bench.manifest import RunManifest
+    from licbench.reports.outputs import build
+
+    with Store(tmp_path / "store.sqlite", create=False, read_only=True) as store:
+        frame = build(RunManifest.load(out), store).target_frame
+    columns = ["codec", "quality", "bpp", "psnr_rgb", "image_sha256", "job_key"]
+    copy_rows = frame[frame["image"] == "copy-of-a.png"]
+    original_rows = frame[frame["image"] == "a.png"]
+    assert len(copy_rows) == len(original_rows) > 0
+    assert copy_rows[columns].to_dict("records") == original_rows[columns].to_dict("records")
+    assert set(copy_rows["notes"]) == {note} and set(original_rows["notes"]) == {""}
+    # summary.json reads back: the notes travel, and a rebuilt report keeps them
+    licbench_report(out)
+    assert json.loads((out / "summary.json").read_text())["target_bpp"] == summary["target_bpp"]
 
 
 def test_cli_rejects_non_positive_targets(tmp_path, image_folder, capsys):
