@@ -5,13 +5,13 @@ planes of :mod:`licbench.metrics.yuv10` (converted once per image). Implementati
 with the framework's own choice in brackets where it differs:
 
 ========== ==== ============================================================================
-ms-ssim-y  Y    pytorch-msssim's MS-SSIM (:mod:`licbench.metrics.ms_ssim_y`, separable shifted
-                sums; equal in float64) on Y·1023, data range 1023 (the framework's
+ms-ssim-y  Y    pytorch-msssim's MS-SSIM (:mod:`licbench.metrics.ms_ssim_y`, OpenCV's separable
+                filters; equal in float64) on Y·1023, data range 1023 (the framework's
                 ``msssim_torch``)
 vif-y      Y    pixel-domain VIF (:mod:`licbench.metrics.vif`, piq's ``vif_p`` with separable
                 windows) on Y in [0, 1] (framework: IQA-pytorch ``VIFs``; tested)
 nlpd-y     Y    NLPD (:mod:`licbench.metrics.nlpd`, IQA-pytorch's ``NLPD`` with separable
-                shifted sums; tested against it) on Y in [0, 1] (the framework's IQA-pytorch)
+                filters; tested against it) on Y in [0, 1] (the framework's IQA-pytorch)
 iw-ssim-y  Y    IW-SSIM (:mod:`licbench.metrics.iw_ssim`, separable windows) on Y (framework:
                 a port of Python-IW-SSIM; tested against values from it)
 psnr-hvs-y Y    psnr-hvsm's PSNR-HVS (the framework's) as two DCT matrix products, Y in [0, 1]
@@ -70,13 +70,30 @@ def _y_pair(original: np.ndarray, decoded: np.ndarray, side: int = 0) -> tuple[A
 # --------------------------------------------------------------------------- PSNR on 10-bit YUV
 
 
-def _plane_psnr(original: np.ndarray, decoded: np.ndarray, plane: int) -> float:
-    import numpy as np
+#: the last pair's per-plane MSEs, by the identity of its two Planes (which the planes cache keeps
+#: alive): PSNR-Y, -U, -V and -YUV of one job read one pass over the three planes
+_last_mses: list[tuple[Any, Any, tuple[float, float, float]]] = []
 
+
+def _plane_mses(original: np.ndarray, decoded: np.ndarray) -> tuple[float, float, float]:
+    """The MSE of the 10-bit Y, U and V code values (integers: the sums are exact in float64)."""
     _check(original, decoded)
-    difference = planes(original).codes(plane) - planes(decoded).codes(plane)
-    mse = float(np.mean(difference * difference))
+    ref, dist = planes(original), planes(decoded)
+    for cached_ref, cached_dist, mses in _last_mses:
+        if cached_ref is ref and cached_dist is dist:
+            return mses
+    difference = (ref.codes - dist.codes).reshape(3, -1)
+    values = tuple(float(row @ row) / row.size for row in difference)
+    _last_mses[:] = [(ref, dist, values)]
+    return values  # type: ignore[return-value]
+
+
+def _psnr(mse: float) -> float:
     return math.inf if mse == 0 else 10.0 * math.log10(PEAK**2 / mse)
+
+
+def _plane_psnr(original: np.ndarray, decoded: np.ndarray, plane: int) -> float:
+    return _psnr(_plane_mses(original, decoded)[plane])
 
 
 def psnr_y10(original: np.ndarray, decoded: np.ndarray) -> float:
@@ -96,7 +113,7 @@ def psnr_v(original: np.ndarray, decoded: np.ndarray) -> float:
 
 def psnr_yuv(original: np.ndarray, decoded: np.ndarray) -> float:
     """JVET's weighted PSNR of the three planes: (6·Y + U + V) / 8, in dB."""
-    values = [_plane_psnr(original, decoded, plane) for plane in range(3)]
+    values = [_psnr(mse) for mse in _plane_mses(original, decoded)]
     return (6.0 * values[0] + values[1] + values[2]) / 8.0
 
 

@@ -1,4 +1,4 @@
-"""NLPD (Laparra et al. 2016), written here with separable shifted-sum filters.
+"""NLPD (Laparra et al. 2016), written here with separable filters (OpenCV's).
 
 The definition is IQA-pytorch's ``NLPD`` (what the JPEG AI framework runs): a six-level Laplacian
 pyramid with the separable 5-tap kernel (0.05, 0.25, 0.4, 0.25, 0.05) on reflected borders
@@ -9,9 +9,9 @@ constants), and the mean over levels of the root mean squared difference of the 
 normalised bands.
 
 Written here because the library's depthwise 5×5 and 3×3 ``conv2d`` calls were ~85 % of its time
-(oneDNN on one-channel planes with one thread, see :mod:`licbench.metrics.separable`); shifted
-sums of the same taps give the library's values to float32 rounding (tested), and both images go
-through the pyramid as one batch.
+(oneDNN on one-channel planes with one thread, see :mod:`licbench.metrics.separable`); separable
+passes of the same taps give the library's values to float32 rounding (tested), and both images
+go through the pyramid as one batch.
 """
 
 from __future__ import annotations

@@ -54,11 +54,7 @@ def availability() -> Availability:
 
 
 def _yuv444p10le(image: np.ndarray) -> bytes:
-    import numpy as np
-
-    converted = planes(image)
-    codes = [converted.codes(plane) for plane in range(3)]
-    return np.stack(codes).astype("<u2").tobytes()
+    return planes(image).codes.astype("<u2").tobytes()
 
 
 def vmaf_y(original: np.ndarray, decoded: np.ndarray) -> float:

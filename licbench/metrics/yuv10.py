@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy and torch are imported where used: the metric table stays light
@@ -46,20 +46,15 @@ class Planes:
 
     yuv: Any
     rgb: Any
-    #: the Y plane as its own contiguous 1×1×H×W tensor: a view into ``yuv`` (batch stride 3·H·W)
-    #: sends the depthwise convolutions off oneDNN's fast path
+    #: the Y plane as its own 1×1×H×W tensor (the metrics on Y read it)
     y: Any
 
-    def codes(self, plane: int) -> np.ndarray:
-        """Plane 0, 1 or 2 (Y, U, V) as integer 10-bit code values (float64 array, HxW, read-only).
-
-        Computed once for all three planes (PSNR-Y/U/V/YUV and VMAF read them: six conversions
-        per image pair otherwise).
-        """
-        return self._all_codes[plane]
-
     @cached_property
-    def _all_codes(self) -> np.ndarray:
+    def codes(self) -> np.ndarray:
+        """Y, U and V as integer 10-bit code values: a read-only 3×H×W float64 array.
+
+        Computed once per image: PSNR-Y/U/V/YUV and VMAF read it.
+        """
         import numpy as np
 
         codes = np.rint(self.yuv[0].double().numpy() * PEAK)
@@ -71,6 +66,16 @@ def _round(values: Any) -> Any:
     return values.mul(PEAK).round().div(PEAK)
 
 
+@cache
+def _rgb10_table() -> np.ndarray:
+    """The 10-bit value of each 8-bit code, ``round(c / 255 · 1023) / 1023`` in float32: the same
+    float32 operations as on the full image, so a lookup gives the same bits (and one gather per
+    channel instead of five passes over the picture)."""
+    import torch
+
+    return _round(torch.arange(256, dtype=torch.float32) / 255.0).numpy()
+
+
 def to_planes(image: np.ndarray) -> Planes:
     """HxWx3 uint8 RGB → :class:`Planes`, as the JPEG AI framework converts a PNG."""
     import numpy as np
@@ -78,14 +83,20 @@ def to_planes(image: np.ndarray) -> Planes:
 
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
-    rgb = torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1)[None]
-    rgb = _round(rgb / 255.0)
-    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    height, width = image.shape[:2]
+    table = _rgb10_table()
+    rgb = torch.empty((1, 3, height, width), dtype=torch.float32)
+    for channel in range(3):
+        np.take(table, image[..., channel], out=rgb[0, channel].numpy())
+    r, g, b = rgb[0]
+    # the framework's float32 operations in its order (each rounds): Y, then U and V from Y
     y = KR * r + KG * g + KB * b
-    u = (b - y) / U_DIVISOR + 0.5
-    v = (r - y) / V_DIVISOR + 0.5
-    yuv = _round(torch.stack([y, u, v], 1).clamp(0.0, 1.0))
-    return Planes(yuv=yuv, rgb=rgb.contiguous(), y=yuv[:, 0:1].contiguous())
+    yuv = torch.empty((1, 3, height, width), dtype=torch.float32)
+    torch.clamp(y, 0.0, 1.0, out=yuv[0, 0])
+    torch.clamp((b - y) / U_DIVISOR + 0.5, 0.0, 1.0, out=yuv[0, 1])
+    torch.clamp((r - y) / V_DIVISOR + 0.5, 0.0, 1.0, out=yuv[0, 2])
+    yuv.mul_(PEAK).round_().div_(PEAK)
+    return Planes(yuv=yuv, rgb=rgb, y=yuv[:, 0:1].clone())
 
 
 #: (image object, CRC32 of its bytes, planes), most recent last

@@ -108,7 +108,7 @@ def numpy_planes(image: np.ndarray) -> np.ndarray:
 def test_planes_match_float64_conversion(pair) -> None:
     original, _ = pair
     converted = yuv10.to_planes(original)
-    codes = np.stack([converted.codes(p) for p in range(3)])
+    codes = converted.codes
     reference = numpy_planes(original)
     # float32 vs float64 may round a value sitting on .5 differently: at most 1 code, rarely
     assert np.abs(codes - reference).max() <= 1
@@ -423,3 +423,19 @@ def test_nlpd_equals_iqa_pytorch(height: int, width: int) -> None:
     assert nlpd(ref, dist) == pytest.approx(expected, abs=1e-6)
     assert nlpd(dist, ref) == pytest.approx(nlpd(ref, dist), abs=1e-12)
     assert nlpd(ref, ref) == 0.0
+
+
+def test_planes_are_the_framework_float32_operations() -> None:
+    """The lookup table and the in-place rounding give the bits of the framework's float32
+    operations applied to the whole picture, in its order."""
+    image = np.random.default_rng(7).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    rgb = torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1)[None]
+    rgb = (rgb / 255.0).mul(1023).round().div(1023)
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    yuv = torch.stack([y, (b - y) / 1.8556 + 0.5, (r - y) / 1.5748 + 0.5], 1).clamp(0.0, 1.0)
+    yuv = yuv.mul(1023).round().div(1023)
+    converted = yuv10.to_planes(image)
+    assert torch.equal(converted.rgb, rgb)
+    assert torch.equal(converted.yuv, yuv)
+    assert torch.equal(converted.y, yuv[:, :1])

@@ -39,6 +39,7 @@ from licbench.bench.executors.base import Executor, ExecutorError, WorkerSetting
 from licbench.bench.job_body import failed_record, run_job
 from licbench.bench.jobs import Job
 from licbench.bench.store import Record
+from licbench.core.memory import keep_freed_memory
 
 _log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ def _prepare_worker(parent_pid: int) -> None:
     if torch is not None:  # already imported by the parent before the fork
         with contextlib.suppress(Exception):
             torch.set_num_threads(1)
+    # a job's large temporaries (metric planes, codec buffers) reuse freed memory instead of
+    # faulting in fresh pages every time (see licbench.core.memory: up to 2× on a filter pass)
+    keep_freed_memory()
 
 
 def _descendants(pid: int) -> list[int]:
