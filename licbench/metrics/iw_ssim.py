@@ -19,6 +19,7 @@ piq's float32 run because the low-pass level's statistics are taken about the im
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from licbench.metrics.separable import correlate_1d, filter_valid, gaussian_taps
@@ -57,29 +58,22 @@ def _pyramid_step(image: Any) -> tuple[Any, Any]:
     return low, image - tall[..., :height, :]
 
 
-def _statistics(dist: Any, ref: Any, weight: tuple[float, ...]) -> tuple[Any, Any, Any, Any, Any]:
-    """Local means and (co)variances over the separable window ``weight``, 'valid' region."""
+def _moments(image: Any, weight: tuple[float, ...]) -> tuple[Any, Any]:
+    """Local mean and variance over the separable window ``weight``, 'valid' region."""
     import torch
 
-    mu_d, mu_r = filter_valid(dist, weight), filter_valid(ref, weight)
-    var_d = torch.relu(filter_valid(dist * dist, weight) - mu_d * mu_d)
-    var_r = torch.relu(filter_valid(ref * ref, weight) - mu_r * mu_r)
-    cov = filter_valid(dist * ref, weight) - mu_d * mu_r
-    return mu_d, mu_r, var_d, var_r, cov
+    mean = filter_valid(image, weight)
+    return mean, torch.relu(filter_valid(image * image, weight) - mean * mean)
 
 
-def _ssim_maps(dist: Any, ref: Any, luminance: bool) -> Any:
-    """SSIM's contrast-structure map, times the luminance map when ``luminance``."""
-    c1, c2 = (K1 * PEAK) ** 2, (K2 * PEAK) ** 2
-    centre = float(ref.mean()) if luminance else 0.0
-    mu_d, mu_r, var_d, var_r, cov = _statistics(
-        dist - centre, ref - centre, gaussian_taps(WINDOW, WINDOW_SIGMA)
-    )
-    cs = (2.0 * cov + c2) / (var_d + var_r + c2)
-    if not luminance:
-        return cs
-    mu_d, mu_r = mu_d + centre, mu_r + centre
-    return (2.0 * mu_d * mu_r + c1) / (mu_d * mu_d + mu_r * mu_r + c1) * cs
+def _pyramid(image: Any) -> list[Any]:
+    """The five levels: four Laplacian bands, finest first, and the low-pass residual."""
+    low, band = _pyramid_step(image)
+    levels = [band]
+    for _ in range(len(WEIGHTS) - 2):
+        low, band = _pyramid_step(low)
+        levels.append(band)
+    return [*levels, low]
 
 
 def _enlarge_taps(size: int) -> tuple[Any, Any, Any]:
@@ -128,19 +122,10 @@ def _enlarge(band: Any) -> Any:
     return torch.from_numpy(out)
 
 
-def _information(dist: Any, ref: Any, parent: Any | None) -> Any:
-    """The information-content weight map of one band, on the 3×3 blocks' 'valid' region."""
+def _gsm(ref: Any, parent: Any | None) -> tuple[Any, tuple[float, ...]]:
+    """The reference band's Gaussian scale mixture over 3×3 neighbourhoods (plus the parent
+    band): (the multiplier vᵀ C⁻¹ v / N of each block, the covariance's rescaled eigenvalues)."""
     import torch
-
-    _, _, var_d, var_r, cov = _statistics(dist, ref, BOX3)
-    gain = cov / (var_r + EPS)
-    noise = var_d - gain * cov
-    flat_ref = var_r < EPS
-    gain = gain.masked_fill(flat_ref, 0.0)
-    noise = torch.where(flat_ref, var_d, noise)
-    flat_dist = var_d < EPS
-    gain = gain.masked_fill(flat_dist, 0.0)
-    noise = noise.masked_fill(flat_dist, 0.0)
 
     height, width = ref.shape[-2:]
     rows, cols = height - 2, width - 2
@@ -166,42 +151,109 @@ def _information(dist: Any, ref: Any, parent: Any | None) -> Any:
     # C⁻¹·V followed by an elementwise product and a sum over the strided first axis (6× slower)
     projected = (eigenvectors.T @ vectors).square_()
     multiplier = (scaled.reciprocal() @ projected).view(rows, cols) / count
+    return multiplier, tuple(scaled.tolist())
+
+
+@dataclass(frozen=True)
+class ReferenceFeatures:
+    """What IW-SSIM takes from the reference alone, computed once per reference image.
+
+    ``levels`` are the pyramid's five levels on the 0–255 scale; ``windowed`` per level the
+    local (mean, variance) over the 11-tap window (the last level's about ``centre``, its mean);
+    ``blocks`` per band the (mean, variance) over the 3×3 blocks; ``gsm`` per band what
+    :func:`_gsm` gives. A sweep measures many decoded versions of one original: with these kept
+    (:attr:`licbench.metrics.yuv10.Planes.features`), each job computes the distorted side only.
+    """
+
+    levels: tuple[Any, ...]
+    centre: float
+    windowed: tuple[tuple[Any, Any], ...]
+    blocks: tuple[tuple[Any, Any], ...]
+    gsm: tuple[tuple[Any, tuple[float, ...]], ...]
+
+
+def reference_features(reference: Any) -> ReferenceFeatures:
+    """:class:`ReferenceFeatures` of ``reference`` (1×1×H×W in [0, 1], sides ≥ 161)."""
+    levels = _pyramid(reference * PEAK)
+    bands, low = levels[:-1], levels[-1]
+    centre = float(low.mean())
+    window = gaussian_taps(WINDOW, WINDOW_SIGMA)
+    windowed = [_moments(band, window) for band in bands] + [_moments(low - centre, window)]
+    parents = [*bands[1:], None]  # the coarsest band has none: the low-pass level is no band
+    return ReferenceFeatures(
+        levels=tuple(levels),
+        centre=centre,
+        windowed=tuple(windowed),
+        blocks=tuple(_moments(band, BOX3) for band in bands),
+        gsm=tuple(_gsm(band, parent) for band, parent in zip(bands, parents, strict=True)),
+    )
+
+
+def _information(dist: Any, ref: Any, blocks: tuple[Any, Any], gsm: tuple[Any, tuple]) -> Any:
+    """The information-content weight map of one band, on the 3×3 blocks' 'valid' region."""
+    import torch
+
+    mu_r, var_r = blocks
+    mu_d, var_d = _moments(dist, BOX3)
+    cov = filter_valid(dist * ref, BOX3) - mu_d * mu_r
+    gain = cov / (var_r + EPS)
+    noise = var_d - gain * cov
+    flat_ref = var_r < EPS
+    gain = gain.masked_fill(flat_ref, 0.0)
+    noise = torch.where(flat_ref, var_d, noise)
+    flat_dist = var_d < EPS
+    gain = gain.masked_fill(flat_dist, 0.0)
+    noise = noise.masked_fill(flat_dist, 0.0)
+
+    multiplier, scaled = gsm
     # Σ_k log2(1 + (base·λ_k + offset) / σ⁴), as log1p of one fused multiply-add per eigenvalue
     base = (noise + (1.0 + gain * gain) * SIGMA_NSQ) * multiplier / (SIGMA_NSQ * SIGMA_NSQ)
     offset = noise / SIGMA_NSQ
     information = torch.zeros_like(base)
-    for value in scaled.tolist():
+    for value in scaled:
         information += torch.add(offset, base, alpha=value).log1p_()
     information /= math.log(2.0)
     return information.masked_fill(information < EPS, 0.0)
 
 
-def iw_ssim(reference: Any, distorted: Any) -> float:
-    """IW-SSIM of ``distorted`` against ``reference`` (1×1×H×W in [0, 1], sides ≥ 161)."""
+def _quality(dist: Any, ref: Any, windowed: tuple[Any, Any], centre: float | None) -> Any:
+    """SSIM's contrast-structure map of one level; with ``centre`` (the last level, whose
+    statistics are about the reference's mean) times the luminance map."""
+    c1, c2 = (K1 * PEAK) ** 2, (K2 * PEAK) ** 2
+    mu_r, var_r = windowed
+    if centre is not None:
+        dist, ref = dist - centre, ref - centre
+    window = gaussian_taps(WINDOW, WINDOW_SIGMA)
+    mu_d, var_d = _moments(dist, window)
+    cov = filter_valid(dist * ref, window) - mu_d * mu_r
+    cs = (2.0 * cov + c2) / (var_d + var_r + c2)
+    if centre is None:
+        return cs
+    mu_d, mu_r = mu_d + centre, mu_r + centre
+    return (2.0 * mu_d * mu_r + c1) / (mu_d * mu_d + mu_r * mu_r + c1) * cs
 
-    ref, dist = reference * PEAK, distorted * PEAK
-    levels = len(WEIGHTS)
-    ref, ref_band = _pyramid_step(ref)
-    dist, dist_band = _pyramid_step(dist)
+
+def iw_ssim_against(features: ReferenceFeatures, distorted: Any) -> float:
+    """IW-SSIM of ``distorted`` (1×1×H×W in [0, 1]) against the reference of ``features``."""
+    levels = _pyramid(distorted * PEAK)
+    last = len(levels) - 1
     pooled = []
-    for level in range(levels):
-        if level < levels - 2:
-            ref, ref_next = _pyramid_step(ref)
-            dist, dist_next = _pyramid_step(dist)
-        else:
-            ref_next, dist_next = ref, dist
-        last = level == levels - 1
-        quality = _ssim_maps(dist_band, ref_band, luminance=last)
-        if last:
+    for level, (dist, ref) in enumerate(zip(levels, features.levels, strict=True)):
+        if level == last:
+            quality = _quality(dist, ref, features.windowed[level], features.centre)
             pooled.append(quality.double().mean())
-        else:
-            parent = ref_next if level < levels - 2 else None
-            weight = _information(dist_band, ref_band, parent)[..., CROP:-CROP, CROP:-CROP]
-            weight = weight.double()
-            pooled.append((quality.double() * weight).sum() / weight.sum())
-        ref_band, dist_band = ref_next, dist_next
+            continue
+        quality = _quality(dist, ref, features.windowed[level], None)
+        information = _information(dist, ref, features.blocks[level], features.gsm[level])
+        weight = information[..., CROP:-CROP, CROP:-CROP].double()
+        pooled.append((quality.double() * weight).sum() / weight.sum())
     total = sum(WEIGHTS)
     score = 1.0
     for value, weight in zip(pooled, WEIGHTS, strict=True):
         score *= abs(float(value)) ** (weight / total)
     return score
+
+
+def iw_ssim(reference: Any, distorted: Any) -> float:
+    """IW-SSIM of ``distorted`` against ``reference`` (1×1×H×W in [0, 1], sides ≥ 161)."""
+    return iw_ssim_against(reference_features(reference), distorted)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,14 @@ def _pad_to(tensor: Any, side: int) -> Any:
     height, width = tensor.shape[-2:]
     pad_h, pad_w = max(side - height, 0), max(side - width, 0)
     return functional.pad(tensor, (0, pad_w, 0, pad_h)) if pad_h or pad_w else tensor
+
+
+def _reference_features(original: np.ndarray, metric: str, make: Callable[[], Any]) -> Any:
+    """``make()``, computed once per original image (kept with its converted planes)."""
+    features = planes(original).features
+    if metric not in features:
+        features[metric] = make()
+    return features[metric]
 
 
 def _y_pair(original: np.ndarray, decoded: np.ndarray, side: int = 0) -> tuple[Any, Any]:
@@ -124,11 +133,12 @@ def ms_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:
     """MS-SSIM of Y on the 0–1023 scale (pytorch-msssim's definition, data range 1023)."""
     import torch
 
-    from licbench.metrics.ms_ssim_y import ms_ssim
+    from licbench.metrics.ms_ssim_y import ms_ssim_against, reference_scales
 
     ref, dist = _y_pair(original, decoded, MIN_SIDE["ms-ssim"])
     with torch.no_grad():
-        return ms_ssim(ref * PEAK, dist * PEAK, float(PEAK))
+        scales = _reference_features(original, "ms-ssim-y", lambda: reference_scales(ref * PEAK))
+        return ms_ssim_against(scales, dist * PEAK, float(PEAK))
 
 
 def vif_y(original: np.ndarray, decoded: np.ndarray) -> float:
@@ -136,11 +146,12 @@ def vif_y(original: np.ndarray, decoded: np.ndarray) -> float:
     identity."""
     import torch
 
-    from licbench.metrics.vif import vif_pixel
+    from licbench.metrics.vif import reference_scales, vif_against
 
     ref, dist = _y_pair(original, decoded, MIN_SIDE["vif"])
     with torch.no_grad():
-        return vif_pixel(ref, dist)
+        scales = _reference_features(original, "vif-y", lambda: reference_scales(ref))
+        return vif_against(scales, dist)
 
 
 def nlpd_y(original: np.ndarray, decoded: np.ndarray) -> float:
@@ -148,22 +159,24 @@ def nlpd_y(original: np.ndarray, decoded: np.ndarray) -> float:
     is better."""
     import torch
 
-    from licbench.metrics.nlpd import nlpd
+    from licbench.metrics.nlpd import nlpd_against, normalised_pyramid
 
     ref, dist = _y_pair(original, decoded, MIN_SIDE["nlpd"])
     with torch.no_grad():
-        return nlpd(ref, dist)
+        bands = _reference_features(original, "nlpd-y", lambda: normalised_pyramid(ref))
+        return nlpd_against(bands, dist)
 
 
 def iw_ssim_y(original: np.ndarray, decoded: np.ndarray) -> float:
     """Information-content-weighted SSIM of Y (:mod:`licbench.metrics.iw_ssim`, 5 scales)."""
     import torch
 
-    from licbench.metrics.iw_ssim import iw_ssim
+    from licbench.metrics.iw_ssim import iw_ssim_against, reference_features
 
     ref, dist = _y_pair(original, decoded, MIN_SIDE["iw-ssim"])
     with torch.no_grad():
-        return iw_ssim(ref, dist)
+        features = _reference_features(original, "iw-ssim-y", lambda: reference_features(ref))
+        return iw_ssim_against(features, dist)
 
 
 def fsim_rgb(original: np.ndarray, decoded: np.ndarray) -> float:

@@ -15,6 +15,7 @@ reference here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -39,36 +40,66 @@ def window_taps() -> tuple[float, ...]:
     return tuple((taps / taps.sum()).tolist())
 
 
-def _means(x: Any, y: Any, peak: float, luminance: bool) -> float:
-    """The mean contrast-structure map of two 1×1×H×W planes, or with ``luminance`` the mean
-    SSIM map (the luminance term is used at the last scale only: it is not computed before)."""
-    import torch
+@dataclass(frozen=True)
+class Scale:
+    """One plane at one scale with its local statistics: the mean, its square and the variance
+    over the window (the reference's are computed once per reference image)."""
 
-    taps = window_taps()
-    c1, c2 = (K1 * peak) ** 2, (K2 * peak) ** 2
-    mu_x, mu_y = filter_valid(x, taps), filter_valid(y, taps)
-    mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
-    var_x = filter_valid(x * x, taps) - mu_xx
-    var_y = filter_valid(y * y, taps) - mu_yy
-    cov = filter_valid(x * y, taps) - mu_xy
-    cs = (2.0 * cov + c2) / (var_x + var_y + c2)
-    if luminance:
-        cs *= (2.0 * mu_xy + c1) / (mu_xx + mu_yy + c1)
-    return float(cs.mean(dtype=torch.float64))
+    plane: Any
+    mean: Any
+    mean_sq: Any
+    variance: Any
 
 
-def ms_ssim(x: Any, y: Any, peak: float) -> float:
-    """MS-SSIM of two 1×1×H×W float planes on [0, ``peak``] (sides ≥ 161: five 11-tap scales)."""
+def _scale(plane: Any) -> Scale:
+    mean = filter_valid(plane, window_taps())
+    mean_sq = mean * mean
+    return Scale(plane, mean, mean_sq, filter_valid(plane * plane, window_taps()) - mean_sq)
+
+
+def _pyramid(x: Any) -> list[Any]:
+    """The five scales: 2×2 average pooling, one sample of zero padding on an odd side."""
     from torch.nn import functional
 
     if min(x.shape[-2:]) < (WINDOW - 1) * 2 ** (len(WEIGHTS) - 1) + 1:
         raise ValueError(f"MS-SSIM needs sides of at least 161 pixels, got {tuple(x.shape)}")
-    score = 1.0
-    for level, weight in enumerate(WEIGHTS):
-        if level == len(WEIGHTS) - 1:
-            return score * max(_means(x, y, peak, luminance=True), 0.0) ** weight
-        score *= max(_means(x, y, peak, luminance=False), 0.0) ** weight
+    scales = [x]
+    for _ in WEIGHTS[1:]:
         padding = (x.shape[-2] % 2, x.shape[-1] % 2)
         x = functional.avg_pool2d(x, kernel_size=2, padding=padding)
-        y = functional.avg_pool2d(y, kernel_size=2, padding=padding)
+        scales.append(x)
+    return scales
+
+
+def reference_scales(x: Any) -> list[Scale]:
+    """The reference's five :class:`Scale` s (1×1×H×W on [0, peak], sides ≥ 161)."""
+    return [_scale(plane) for plane in _pyramid(x)]
+
+
+def _mean_map(x: Scale, y: Scale, peak: float, luminance: bool) -> float:
+    """The mean contrast-structure map of two planes, or with ``luminance`` the mean SSIM map
+    (the luminance term is used at the last scale only: it is not computed before)."""
+    import torch
+
+    c1, c2 = (K1 * peak) ** 2, (K2 * peak) ** 2
+    mu_xy = x.mean * y.mean
+    cov = filter_valid(x.plane * y.plane, window_taps()) - mu_xy
+    cs = (2.0 * cov + c2) / (x.variance + y.variance + c2)
+    if luminance:
+        cs *= (2.0 * mu_xy + c1) / (x.mean_sq + y.mean_sq + c1)
+    return float(cs.mean(dtype=torch.float64))
+
+
+def ms_ssim_against(reference: list[Scale], y: Any, peak: float) -> float:
+    """MS-SSIM of the 1×1×H×W plane ``y`` against the reference's :func:`reference_scales`."""
+    score = 1.0
+    last = len(WEIGHTS) - 1
+    for level, (x, plane, weight) in enumerate(zip(reference, _pyramid(y), WEIGHTS, strict=True)):
+        value = max(_mean_map(x, _scale(plane), peak, luminance=level == last), 0.0)
+        score *= value**weight
     return score
+
+
+def ms_ssim(x: Any, y: Any, peak: float) -> float:
+    """MS-SSIM of two 1×1×H×W float planes on [0, ``peak``] (sides ≥ 161: five 11-tap scales)."""
+    return ms_ssim_against(reference_scales(x), y, peak)

@@ -12,6 +12,7 @@ IQA-pytorch).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from licbench.metrics.separable import filter_valid, gaussian_taps
@@ -22,33 +23,68 @@ SIGMA_N_SQ = 2.0
 SCALES = 4
 
 
-def vif_pixel(reference: Any, distorted: Any) -> float:
-    """VIF of ``distorted`` against ``reference`` (1×1×H×W float32 in [0, 1]); 1 for identity."""
+@dataclass(frozen=True)
+class Scale:
+    """The reference at one scale: the plane (centred on mid-grey, 0–255 scale), its local mean
+    and variance (flat windows set to 0), and the information it carries, Σ log10(1 + σ²/σ_n²)."""
+
+    plane: Any
+    mean: Any
+    variance: Any
+    information: float
+
+
+def _window(scale: int) -> tuple[float, ...]:
+    size = 2 ** (SCALES - scale) + 1
+    return gaussian_taps(size, size / 5.0)
+
+
+def _pyramid(image: Any) -> list[Any]:
+    """The four scales, centred on mid-grey: variances are shift-invariant, and E[x²] − μ² in
+    float32 cancels ~16× less on values within ±128 than on 0–255 (closer to the float64 value,
+    tested). Each scale after the first is low-passed with its own window and decimated by 2."""
+    plane = image * 255.0 - 128.0
+    planes = [plane]
+    for scale in range(1, SCALES):
+        plane = filter_valid(plane, _window(scale))[:, :, ::2, ::2]
+        planes.append(plane)
+    return planes
+
+
+def _moments(plane: Any, scale: int) -> tuple[Any, Any]:
     import torch
 
-    # centred on mid-grey: variances are shift-invariant, and E[x²] − μ² in float32 cancels
-    # ~16× less on values within ±128 than on 0–255 (closer to the float64 value, tested)
-    ref = reference * 255.0 - 128.0
-    dist = distorted * 255.0 - 128.0
-    information = torch.zeros((), dtype=torch.float64)
-    reference_information = torch.zeros((), dtype=torch.float64)
-    for scale in range(SCALES):
-        size = 2 ** (SCALES - scale) + 1
-        weight = gaussian_taps(size, size / 5.0)
-        if scale > 0:
-            ref = filter_valid(ref, weight)[:, :, ::2, ::2]
-            dist = filter_valid(dist, weight)[:, :, ::2, ::2]
-        mu_r, mu_d = filter_valid(ref, weight), filter_valid(dist, weight)
-        var_r = torch.relu(filter_valid(ref * ref, weight) - mu_r * mu_r)
-        var_d = torch.relu(filter_valid(dist * dist, weight) - mu_d * mu_d)
-        cov = filter_valid(ref * dist, weight) - mu_r * mu_d
+    mean = filter_valid(plane, _window(scale))
+    return mean, torch.relu(filter_valid(plane * plane, _window(scale)) - mean * mean)
 
-        gain = cov / (var_r + EPS)
+
+def reference_scales(reference: Any) -> list[Scale]:
+    """The reference's four :class:`Scale` s (1×1×H×W float32 in [0, 1])."""
+    import torch
+
+    scales = []
+    for scale, plane in enumerate(_pyramid(reference)):
+        mean, variance = _moments(plane, scale)
+        variance = variance.masked_fill(variance < EPS, 0.0)
+        carried = torch.log10(1.0 + variance / SIGMA_N_SQ).sum(dtype=torch.float64)
+        scales.append(Scale(plane, mean, variance, float(carried)))
+    return scales
+
+
+def vif_against(reference: list[Scale], distorted: Any) -> float:
+    """VIF of ``distorted`` (1×1×H×W float32 in [0, 1]) against :func:`reference_scales`."""
+    import torch
+
+    information = torch.zeros((), dtype=torch.float64)
+    for scale, (ref, dist) in enumerate(zip(reference, _pyramid(distorted), strict=True)):
+        mu_d, var_d = _moments(dist, scale)
+        cov = filter_valid(ref.plane * dist, _window(scale)) - ref.mean * mu_d
+
+        flat_ref = ref.variance < EPS  # (the variance is 0 there: set so above)
+        gain = cov / (ref.variance + EPS)
         noise = var_d - gain * cov
-        flat_ref = var_r < EPS
         gain = gain.masked_fill(flat_ref, 0.0)
         noise = torch.where(flat_ref, var_d, noise)
-        var_r = var_r.masked_fill(flat_ref, 0.0)
         flat_dist = var_d < EPS
         gain = gain.masked_fill(flat_dist, 0.0)
         noise = noise.masked_fill(flat_dist, 0.0)
@@ -57,7 +93,14 @@ def vif_pixel(reference: Any, distorted: Any) -> float:
         gain = torch.relu(gain)
         noise = noise.clamp_min(EPS)  # (the reference sets every value ≤ ε to ε)
 
-        kept = torch.log10(1.0 + gain * gain * var_r / (noise + SIGMA_N_SQ))
+        kept = torch.log10(1.0 + gain * gain * ref.variance / (noise + SIGMA_N_SQ))
         information = information + kept.sum(dtype=torch.float64)
-        reference_information += torch.log10(1.0 + var_r / SIGMA_N_SQ).sum(dtype=torch.float64)
-    return float((information + EPS) / (reference_information + EPS))
+    carried = 0.0
+    for ref in reference:  # (summed in order, as the reference code does)
+        carried += ref.information
+    return float((information + EPS) / (carried + EPS))
+
+
+def vif_pixel(reference: Any, distorted: Any) -> float:
+    """VIF of ``distorted`` against ``reference`` (1×1×H×W float32 in [0, 1]); 1 for identity."""
+    return vif_against(reference_scales(reference), distorted)

@@ -2,10 +2,10 @@
 
 JPEG AI's framework writes both pictures as raw YUV 4:4:4 10-bit files and runs Netflix's ``vmaf``
 tool (v2.2.1, default model ``vmaf_v0.6.1``) on them; VMAF itself reads luma only. Here the same
-planes (:mod:`licbench.metrics.yuv10`) go as ``yuv444p10le`` to the ``libvmaf`` filter of the
-ffmpeg that imageio-ffmpeg ships (already a dependency for the VVC/HEVC codecs), with the same
-built-in model, one thread, no motion (a single picture has none). The value is 0–100 (the
-model can leave that range slightly; it is not clipped, as the tool does not clip it).
+Y plane (:mod:`licbench.metrics.yuv10`), with neutral 4:2:0 chroma, goes to the ``libvmaf``
+filter of the ffmpeg that imageio-ffmpeg ships (already a dependency for the VVC/HEVC codecs),
+with the same built-in model, one thread, no motion (a single picture has none). The value is
+0–100 (the model can leave that range slightly; it is not clipped, as the tool does not clip it).
 
 Unavailable, with the reason, when that ffmpeg has no libvmaf filter.
 """
@@ -53,8 +53,15 @@ def availability() -> Availability:
     return Availability.yes()
 
 
-def _yuv444p10le(image: np.ndarray) -> bytes:
-    return planes(image).codes.astype("<u2").tobytes()
+def _yuv420p10le(image: np.ndarray) -> bytes:
+    """The 10-bit Y plane with neutral 4:2:0 chroma: VMAF reads luma only (the same score as
+    the framework's 4:4:4 file, checked), and half the bytes go through the pipe and ffmpeg."""
+    import numpy as np
+
+    luma = planes(image).codes[0].astype("<u2")
+    height, width = luma.shape
+    chroma = np.full(2 * ((height + 1) // 2) * ((width + 1) // 2), 512, dtype="<u2")
+    return luma.tobytes() + chroma.tobytes()
 
 
 def vmaf_y(original: np.ndarray, decoded: np.ndarray) -> float:
@@ -65,11 +72,11 @@ def vmaf_y(original: np.ndarray, decoded: np.ndarray) -> float:
     if exe is None:
         raise RuntimeError(f"vmaf-y needs ffmpeg with libvmaf: {INSTALL_HINT}")
     height, width = original.shape[:2]
-    raw = ["-f", "rawvideo", "-pix_fmt", "yuv444p10le", "-s", f"{width}x{height}", "-i"]
+    raw = ["-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-s", f"{width}x{height}", "-i"]
     with tempfile.TemporaryDirectory(prefix="licbench-vmaf-") as folder:
         ref, dist, log = (Path(folder) / name for name in ("ref.yuv", "dist.yuv", "vmaf.json"))
-        ref.write_bytes(_yuv444p10le(original))
-        dist.write_bytes(_yuv444p10le(decoded))
+        ref.write_bytes(_yuv420p10le(original))
+        dist.write_bytes(_yuv420p10le(decoded))
         graph = f"[0:v][1:v]libvmaf=model=version={MODEL}:log_fmt=json:log_path={log}:n_threads=1"
         command = [exe, "-hide_banner", "-loglevel", "error", "-nostdin"]
         command += [*raw, str(dist), *raw, str(ref), "-lavfi", graph, "-f", "null", "-"]

@@ -23,7 +23,7 @@ the pixels) and a job converts each of its two images once.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,10 @@ class Planes:
     rgb: Any
     #: the Y plane as its own 1×1×H×W tensor (the metrics on Y read it)
     y: Any
+    #: what a metric derives from this image alone when it is the reference (IW-SSIM's pyramid
+    #: and GSM, VIF's local statistics, …), by metric name: a sweep measures many decoded
+    #: versions of one original, and this lives as long as the conversion is remembered
+    features: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def codes(self) -> np.ndarray:

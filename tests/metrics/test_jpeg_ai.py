@@ -439,3 +439,27 @@ def test_planes_are_the_framework_float32_operations() -> None:
     assert torch.equal(converted.rgb, rgb)
     assert torch.equal(converted.yuv, yuv)
     assert torch.equal(converted.y, yuv[:, :1])
+
+
+@pytest.mark.parametrize("name", ["ms-ssim-y", "vif-y", "nlpd-y", "iw-ssim-y"])
+def test_reference_features_are_kept_per_original_and_change_nothing(pair, name: str) -> None:
+    """What a metric takes from the original alone is computed once per original: a second
+    decoded version reuses it, with the same value as computed from scratch, and an original
+    changed in place gets its own."""
+    available(name)
+    original, decoded = pair
+    original = original.copy()
+    other = degrade(original, 40)
+    metric = METRICS.get(name)
+    yuv10.clear_cache()
+    metric(original, decoded)
+    kept = yuv10.planes(original).features[name]
+    reused = metric(original, other)
+    assert yuv10.planes(original).features[name] is kept
+    yuv10.clear_cache()
+    assert metric(original, other) == reused  # bit-equal to a fresh computation
+    original[:32] = 255 - original[:32]  # changed in place: new planes, new features
+    changed = metric(original, other)
+    assert yuv10.planes(original).features[name] is not kept
+    yuv10.clear_cache()
+    assert metric(original.copy(), other) == changed
