@@ -24,7 +24,7 @@ from licbench.bench.jobs import Job, format_quality
 from licbench.bench.store import Record
 from licbench.codecs import Codec, create_codec
 from licbench.datasets import ImageRef
-from licbench.metrics import METRICS
+from licbench.metrics import measure
 
 _codecs: dict[str, Codec] = {}
 _images: OrderedDict[tuple[str, str, int], LoadedImage | ImageLoadError] = OrderedDict()
@@ -132,7 +132,7 @@ def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Record:
                 f"decoder returned {decoded.dtype} {decoded.shape}, expected uint8 {original.shape}"
             )
         stage = "measuring"
-        record.metrics = {name: METRICS.get(name)(original, decoded) for name in job.metrics}
+        record.metrics = measure(job.metrics, original, decoded)
     except ImageLoadError as exc:
         record.error = str(exc)
     except (Exception, SystemExit) as exc:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from licbench.core.availability import Availability
 from licbench.metrics import lpips as _lpips
+from licbench.metrics import yuv10 as _yuv10
 from licbench.metrics.base import Metric
 from licbench.metrics.ms_ssim import ms_ssim_rgb
 from licbench.metrics.psnr import psnr_rgb, psnr_y
 from licbench.registry import Registry
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,14 @@ def metric_availability(name: str) -> Availability:
     return check() if callable(check) else Availability.yes()
 
 
+def measure(names: Sequence[str], original: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    """The metrics ``names`` of ``decoded`` against ``original`` (HxWx3 uint8), one after the
+    other: what a job computes. Neither image may change during the call (the JPEG AI metrics'
+    10-bit conversions are checked once per image, not once per metric)."""
+    with _yuv10.unchanged():
+        return {name: METRICS.get(name)(original, decoded) for name in names}
+
+
 def column_name(metric: str) -> str:
     """The CSV/SQL column of a metric: ``psnr-rgb`` → ``psnr_rgb``."""
     return metric.replace("-", "_")
@@ -111,5 +124,6 @@ __all__ = [
     "OptionalMetric",
     "column_name",
     "expand_metric_names",
+    "measure",
     "metric_availability",
 ]

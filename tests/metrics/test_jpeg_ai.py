@@ -392,16 +392,43 @@ def test_fsim_equals_piq_in_float64(pair) -> None:
     )
 
 
+def test_fsim_lower_median_is_torch_medians_element() -> None:
+    from licbench.metrics.fsim import _median_sample, lower_median
+
+    rng = np.random.default_rng(5)
+    unrepresentative = rng.random(60000)
+    unrepresentative[_median_sample(60000)] += 10.0  # the sample's bracket misses: fallback
+    for values in (
+        rng.random(98304),  # Kodak's plane size (even: the lower of the two middle values)
+        rng.random(98305),
+        rng.integers(0, 50, 40000).astype(float),  # many ties
+        np.sort(rng.random(30000)),
+        unrepresentative,
+        rng.random(500),  # below the sampling size: torch.median itself
+        np.r_[rng.random(20000), np.nan],
+    ):
+        for dtype in (torch.float32, torch.float64):
+            tensor = torch.from_numpy(values).to(dtype)
+            expected, got = float(torch.median(tensor)), lower_median(tensor)
+            assert got == expected or (math.isnan(got) and math.isnan(expected))
+
+
 def test_fsim_bank_is_built_once_per_shape() -> None:
-    from licbench.metrics.fsim import filter_bank
+    from licbench.metrics.fsim import filter_bank, log_gabor_filters
 
     first = filter_bank(64, 96, torch.float32)
     assert filter_bank(64, 96, torch.float32) is first
-    assert first.filters.shape == (4, 4, 64, 96) and first.filters.dtype == torch.complex64
+    # per orientation the 4 scales' point-symmetric parts F_e, then their F_o: F = F_e + i·F_o
+    assert first.filters.shape == (4, 8, 64, 96) and first.filters.dtype == torch.complex64
     assert filter_bank(64, 97, torch.float32) is not first
+    even, odd = first.filters[:, :4], first.filters[:, 4:]
+    assert float(even.imag.abs().max()) == 0.0 and float(odd.real.abs().max()) == 0.0
+    assert torch.equal(even.real, even.real.flip(-2, -1).roll((1, 1), (-2, -1)))
+    filters = even.real - odd.imag
+    assert torch.allclose(filters.double(), log_gabor_filters(64, 96), rtol=0.0, atol=1e-7)
     # zero frequency carries nothing; every filter's largest gain is below 1
-    assert float(first.filters[..., 0, 0].abs().max()) == 0.0
-    assert 0.5 < float(first.filters.abs().max()) <= 1.0
+    assert float(filters[..., 0, 0].abs().max()) == 0.0
+    assert 0.5 < float(filters.abs().max()) <= 1.0
 
 
 @pytest.mark.parametrize(("height", "width"), [(288, 256), (131, 141), (40, 52)])
@@ -463,3 +490,22 @@ def test_reference_features_are_kept_per_original_and_change_nothing(pair, name:
     assert yuv10.planes(original).features[name] is not kept
     yuv10.clear_cache()
     assert metric(original.copy(), other) == changed
+
+
+def test_measure_checks_each_image_once_and_sees_changes_between_calls(pair, monkeypatch) -> None:
+    from licbench.metrics import measure
+
+    original, decoded = (image.copy() for image in pair)
+    names = ["psnr-y10", "psnr-u", "psnr-yuv", "ms-ssim-y", "vif-y"]
+    checks = []
+    crc32 = yuv10.zlib.crc32
+    monkeypatch.setattr(yuv10.zlib, "crc32", lambda data: checks.append(1) or crc32(data))
+    yuv10.clear_cache()
+    first = measure(names, original, decoded)
+    assert len(checks) == 2  # once per image, not once per metric
+    assert first == {name: METRICS.get(name)(original, decoded) for name in names}
+    decoded[:16] = 0  # changed between two jobs' measurements: converted again
+    second = measure(names, original, decoded)
+    yuv10.clear_cache()
+    assert second == measure(names, original, decoded.copy())
+    assert second["psnr-y10"] < first["psnr-y10"]
