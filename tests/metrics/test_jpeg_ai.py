@@ -509,3 +509,39 @@ def test_measure_checks_each_image_once_and_sees_changes_between_calls(pair, mon
     yuv10.clear_cache()
     assert second == measure(names, original, decoded.copy())
     assert second["psnr-y10"] < first["psnr-y10"]
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e21])
+def test_iw_ssim_information_equals_the_sum_of_logarithms(scale: float) -> None:
+    """The information map takes logarithms of products of two factors; where a product would
+    leave the float range (``scale`` 1e21), it sums the logarithms one by one: the same map."""
+    from licbench.metrics import iw_ssim as iw
+
+    generator = torch.Generator().manual_seed(3)
+    ref = torch.randn(1, 1, 40, 48, generator=generator) * 20
+    dist = ref + torch.randn(1, 1, 40, 48, generator=generator) * 5
+    blocks = iw._moments(ref, iw.BOX3)
+    multiplier, eigenvalues = iw._gsm(ref, None)
+    eigenvalues = tuple(value * scale for value in eigenvalues)
+    information = iw._information(dist, ref, blocks, (multiplier, eigenvalues))
+    assert bool(torch.isfinite(information).all())
+
+    # the definition in float64, term by term
+    mu_r, var_r = (t.double() for t in blocks)
+    mu_d, var_d = (t.double() for t in iw._moments(dist.double(), iw.BOX3))
+    cov = iw.filter_valid(dist.double() * ref.double(), iw.BOX3) - mu_d * mu_r
+    gain = cov / (var_r + iw.EPS)
+    noise = var_d - gain * cov
+    gain = torch.where((var_r < iw.EPS) | (var_d < iw.EPS), 0.0, gain)
+    noise = torch.where(var_r < iw.EPS, var_d, noise).masked_fill(var_d < iw.EPS, 0.0)
+    sigma = iw.SIGMA_NSQ
+    expected = sum(
+        torch.log2(
+            1
+            + ((noise + (1 + gain * gain) * sigma) * multiplier.double() * v + sigma * noise)
+            / sigma**2
+        )
+        for v in eigenvalues
+    )
+    expected = expected.masked_fill(expected < iw.EPS, 0.0)
+    assert torch.allclose(information.double(), expected, rtol=1e-5, atol=1e-4)
