@@ -26,11 +26,14 @@ SCALES = 4
 @dataclass(frozen=True)
 class Scale:
     """The reference at one scale: the plane (centred on mid-grey, 0–255 scale), its local mean
-    and variance (flat windows set to 0), and the information it carries, Σ log10(1 + σ²/σ_n²)."""
+    and variance (flat windows set to 0, and marked), and the information it carries,
+    Σ log10(1 + σ²/σ_n²)."""
 
     plane: Any
     mean: Any
     variance: Any
+    #: where the variance is below ε (a flat window)
+    flat: Any
     information: float
 
 
@@ -65,9 +68,10 @@ def reference_scales(reference: Any) -> list[Scale]:
     scales = []
     for scale, plane in enumerate(_pyramid(reference)):
         mean, variance = _moments(plane, scale)
-        variance = variance.masked_fill(variance < EPS, 0.0)
+        flat = variance < EPS
+        variance = variance.masked_fill(flat, 0.0)
         carried = torch.log10(1.0 + variance / SIGMA_N_SQ).sum(dtype=torch.float64)
-        scales.append(Scale(plane, mean, variance, float(carried)))
+        scales.append(Scale(plane, mean, variance, flat, float(carried)))
     return scales
 
 
@@ -80,19 +84,12 @@ def vif_against(reference: list[Scale], distorted: Any) -> float:
         mu_d, var_d = _moments(dist, scale)
         cov = filter_valid(ref.plane * dist, _window(scale)) - ref.mean * mu_d
 
-        flat_ref = ref.variance < EPS  # (the variance is 0 there: set so above)
         gain = cov / (ref.variance + EPS)
-        noise = var_d - gain * cov
-        gain = gain.masked_fill(flat_ref, 0.0)
-        noise = torch.where(flat_ref, var_d, noise)
-        flat_dist = var_d < EPS
-        gain = gain.masked_fill(flat_dist, 0.0)
-        noise = noise.masked_fill(flat_dist, 0.0)
-        negative = gain < 0
-        noise = torch.where(negative, var_d, noise)
-        gain = torch.relu(gain)
-        noise = noise.clamp_min(EPS)  # (the reference sets every value ≤ ε to ε)
-
+        noise = (var_d - gain * cov).clamp_min_(EPS)  # (the reference sets every value ≤ ε to ε)
+        # where the reference's or the distorted window is flat, or the gain is negative, the
+        # reference code sets the gain to 0 (and the noise to var_d or 0): those windows add
+        # log10(1) = 0 whatever the noise, so only the gain is masked (the same sum, bit for bit)
+        gain.masked_fill_(ref.flat | (var_d < EPS) | (gain < 0), 0.0)
         kept = torch.log10(1.0 + gain * gain * ref.variance / (noise + SIGMA_N_SQ))
         information = information + kept.sum(dtype=torch.float64)
     carried = 0.0
