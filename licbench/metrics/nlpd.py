@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from licbench.metrics.separable import correlate_1d
+from licbench.metrics.separable import filter_reflected
 
 LEVELS = 6
 #: the 1-D factor of IQA-pytorch's 5×5 LAPLACIAN_FILTER (its outer product)
@@ -39,10 +39,7 @@ NEIGHBOURS = (
 
 def _lowpass(image: Any, stride: int) -> Any:
     """The 5×5 kernel over ``image`` reflected by 2 on each side, every ``stride``-th sample."""
-    from torch.nn import functional
-
-    padded = functional.pad(image, (2, 2, 2, 2), mode="reflect")
-    return correlate_1d(correlate_1d(padded, LOWPASS, -1, stride), LOWPASS, -2, stride)
+    return filter_reflected(image, LOWPASS, stride)
 
 
 def _local_amplitude(band: Any, weights: tuple[float, float, float, float]) -> Any:

@@ -76,16 +76,32 @@ def _filter_planes(image: Any, row_taps: tuple[float, ...], column_taps: tuple[f
     return torch.from_numpy(out).reshape(shape)
 
 
-def correlate_1d(image: Any, taps: tuple[float, ...], dim: int, stride: int = 1) -> Any:
-    """``image`` correlated with ``taps`` along ``dim`` (−1 or −2), 'valid' region, every
-    ``stride``-th output kept (what a 1-D ``conv2d`` without padding, with that stride, gives)."""
-    if dim % image.dim() == image.dim() - 1:
-        out = _filter_planes(image, taps, (1.0,))
-        return out[..., ::stride] if stride > 1 else out
-    if dim % image.dim() == image.dim() - 2:
-        out = _filter_planes(image, (1.0,), taps)
-        return out[..., ::stride, :] if stride > 1 else out
-    raise ValueError(f"filters run along the last two dimensions, not {dim}")
+def filter_reflected(image: Any, taps: tuple[float, ...], stride: int = 1) -> Any:
+    """``image`` (…×H×W) filtered with ``taps``ᵀ·``taps`` over its borders reflected (without
+    repeating the edge: torch's ``pad(mode="reflect")``, OpenCV's ``BORDER_REFLECT_101``), same
+    size, every ``stride``-th row and column kept (what padding by k // 2 and a strided 'valid'
+    pass along each axis gives, in one call instead of two pads and two passes)."""
+    import numpy as np
+    import torch
+
+    cv2 = _opencv()
+    height, width = image.shape[-2:]
+    if len(taps) % 2 == 0 or min(height, width) <= len(taps) // 2:
+        raise ValueError(
+            f"a reflected {len(taps)}-tap filter needs more samples: {tuple(image.shape)}"
+        )
+    planes = image.detach().reshape(-1, height, width).numpy()
+    kernel = np.asarray(taps, dtype=planes.dtype)
+    out = [  # (decimated planes copied: contiguous, as a strided pass gives them)
+        np.ascontiguousarray(
+            cv2.sepFilter2D(
+                np.ascontiguousarray(plane), -1, kernel, kernel, borderType=cv2.BORDER_REFLECT_101
+            )[::stride, ::stride]
+        )
+        for plane in planes
+    ]
+    stacked = out[0][None] if len(out) == 1 else np.stack(out)
+    return torch.from_numpy(stacked).reshape(*image.shape[:-2], *stacked.shape[-2:])
 
 
 def filter_valid(image: Any, taps: tuple[float, ...]) -> Any:
