@@ -175,11 +175,16 @@ def whole_runs(paths: list[Path]) -> dict[str, float]:
         images.mkdir()
         for path in paths:
             (images / path.name).symlink_to(path.resolve())
-        for name, metrics in (("psnr+ms-ssim", DEFAULT_METRICS), ("jpeg-ai", ("jpeg-ai",))):
+        warm = Path(scratch) / "warm-up-image"
+        warm.mkdir()
+        (warm / paths[0].name).symlink_to(paths[0].resolve())
+        runs = [("warm-up", DEFAULT_METRICS, warm)]  # imports and the report's stack, once
+        runs += [("psnr+ms-ssim", DEFAULT_METRICS, images), ("jpeg-ai", ("jpeg-ai",), images)]
+        for name, metrics, source in runs:
             folder = Path(scratch) / name
             start = time.perf_counter()
             licbench.run(
-                str(images),
+                f"folder:{source}",
                 ["jpeg"],
                 out=folder,
                 store=folder / "store.sqlite",
@@ -188,6 +193,7 @@ def whole_runs(paths: list[Path]) -> dict[str, float]:
             )
             seconds[name] = time.perf_counter() - start
             print(f"whole run with {name}: {seconds[name]:.1f} s", file=sys.stderr)
+    del seconds["warm-up"]
     return seconds
 
 
