@@ -40,42 +40,6 @@ def _opencv() -> Any:
     return cv2
 
 
-def _filter_planes(image: Any, row_taps: tuple[float, ...], column_taps: tuple[float, ...]) -> Any:
-    """``image`` (…×H×W tensor) correlated with ``row_taps`` along W and ``column_taps`` along H,
-    'valid' region only (H − kc + 1 × W − kr + 1)."""
-    import numpy as np
-    import torch
-
-    cv2 = _opencv()
-    height, width = image.shape[-2:]
-    across, down = len(row_taps), len(column_taps)
-    if height < down or width < across:
-        raise ValueError(
-            f"a {down}×{across} filter needs at least that many samples, got {tuple(image.shape)}"
-        )
-    planes = image.detach().reshape(-1, height, width).numpy()
-    dtype = planes.dtype
-    kernel_x = np.asarray(row_taps, dtype=dtype)
-    kernel_y = np.asarray(column_taps, dtype=dtype)
-    # OpenCV filters odd kernels about their centre and needs odd sizes for the 'valid' crop below
-    if across % 2 == 0 or down % 2 == 0:
-        raise ValueError(f"separable filters here have odd sizes, got {down}×{across}")
-    top, left = down // 2, across // 2
-    valid = (slice(top, height - top), slice(left, width - left))
-
-    def filtered(plane: np.ndarray) -> np.ndarray:
-        plane = np.ascontiguousarray(plane)
-        return cv2.sepFilter2D(plane, -1, kernel_x, kernel_y, borderType=cv2.BORDER_CONSTANT)
-
-    shape = (*image.shape[:-2], height - down + 1, width - across + 1)
-    if planes.shape[0] == 1:  # the valid region as a view: no copy of the plane
-        return torch.from_numpy(filtered(planes[0])[valid]).reshape(shape)
-    out = np.empty((planes.shape[0], *shape[-2:]), dtype=dtype)
-    for index, plane in enumerate(planes):
-        out[index] = filtered(plane)[valid]
-    return torch.from_numpy(out).reshape(shape)
-
-
 def filter_reflected(image: Any, taps: tuple[float, ...], stride: int = 1) -> Any:
     """``image`` (…×H×W) filtered with ``taps``ᵀ·``taps`` over its borders reflected (without
     repeating the edge: torch's ``pad(mode="reflect")``, OpenCV's ``BORDER_REFLECT_101``), same
@@ -107,4 +71,30 @@ def filter_reflected(image: Any, taps: tuple[float, ...], stride: int = 1) -> An
 def filter_valid(image: Any, taps: tuple[float, ...]) -> Any:
     """``image`` (…×H×W) filtered with the separable kernel ``taps``ᵀ·``taps``, 'valid' region
     only (H−k+1 × W−k+1), as a k×k ``conv2d`` without padding gives."""
-    return _filter_planes(image, taps, taps)
+    import numpy as np
+    import torch
+
+    cv2 = _opencv()
+    height, width = image.shape[-2:]
+    size = len(taps)
+    if size % 2 == 0:  # OpenCV filters about the kernel's centre: the 'valid' crop needs odd k
+        raise ValueError(f"separable filters here have odd sizes, got {size}")
+    if min(height, width) < size:
+        shape = tuple(image.shape)
+        raise ValueError(f"a {size}×{size} filter needs at least that many samples, got {shape}")
+    planes = image.detach().reshape(-1, height, width).numpy()
+    kernel = np.asarray(taps, dtype=planes.dtype)
+    edge = size // 2
+    valid = (slice(edge, height - edge), slice(edge, width - edge))
+
+    def filtered(plane: np.ndarray) -> np.ndarray:
+        plane = np.ascontiguousarray(plane)
+        return cv2.sepFilter2D(plane, -1, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
+
+    shape = (*image.shape[:-2], height - size + 1, width - size + 1)
+    if planes.shape[0] == 1:  # the valid region as a view: no copy of the plane
+        return torch.from_numpy(filtered(planes[0])[valid]).reshape(shape)
+    out = np.empty((planes.shape[0], *shape[-2:]), dtype=planes.dtype)
+    for index, plane in enumerate(planes):
+        out[index] = filtered(plane)[valid]
+    return torch.from_numpy(out).reshape(shape)
