@@ -228,15 +228,15 @@ def _pair_congruency(pair: Any, bank: FilterBank, eps: float) -> Any:
 def phase_congruency(planes: Any) -> Any:
     """Kovesi's phase congruency (PC_2 with noise compensation) of N×1×H×W planes → N×1×H×W.
 
-    Two real planes a, b go through the transforms as one complex plane a + i·b (an odd count
-    gets a zero partner). For a real plane, the even part e (the real part) of its response to a
-    filter F is the inverse transform of its spectrum times F_e(k) = (F(k) + F(−k)) / 2, and the
-    odd part o that of its spectrum times F_o(k) = (F(k) − F(−k)) / 2i, both real; so, by
-    linearity, with Z the pair's spectrum, Z·F_e transforms back to e_a + i·e_b and Z·F_o to
-    o_a + i·o_b. As many inverse transforms as one per plane and filter, half the forward ones,
-    and the results come as (a, b) pairs of real values which every energy term works on element
-    by element: no copy to take interleaved real and imaginary parts apart (~0.5 ms per plane
-    and orientation at Kodak's size), and the per-plane steps run on both planes at once: ~6 %
+    Two real planes a, b go through the transforms as one complex plane a + i·b (an odd count, or a
+    constant plane, goes alone with a zero partner). For a real plane, the even part e (the real
+    part) of its response to a filter F is the inverse transform of its spectrum times F_e(k) =
+    (F(k) + F(−k)) / 2, and the odd part o that of its spectrum times F_o(k) = (F(k) − F(−k)) / 2i,
+    both real; so, by linearity, with Z the pair's spectrum, Z·F_e transforms back to e_a + i·e_b
+    and Z·F_o to o_a + i·o_b. As many inverse transforms as one per plane and filter, half the
+    forward ones, and the results come as (a, b) pairs of real values which every energy term works
+    on element by element: no copy to take interleaved real and imaginary parts apart (~0.5 ms per
+    plane and orientation at Kodak's size), and the per-plane steps run on both planes at once: ~6 %
     faster than transforming each plane on its own, with the same buffers.
 
     Per orientation the S-scale responses (~6 MB) go through all the energy terms before the next
@@ -252,15 +252,21 @@ def phase_congruency(planes: Any) -> Any:
     result = torch.empty((count, 1, height, width), dtype=planes.dtype)
     for first in range(0, count, 2):
         pair = planes[first : first + 2, 0]
-        if len(pair) == 1:
-            pair = torch.cat([pair, torch.zeros_like(pair)])
+        if len(pair) == 1 or any(bool(plane.min() == plane.max()) for plane in pair):
+            # a constant plane's responses are exactly zero, and its congruency ε/ε = 1; paired,
+            # the other plane's rounding would leak into them (a ratio of noise): alone, with a
+            # zero partner, which adds nothing
+            for index, plane in enumerate(pair):
+                alone = torch.stack([plane, torch.zeros_like(plane)])
+                result[first + index, 0] = _pair_congruency(alone, bank, eps)[..., 0]
+            continue
         # a + i·b and b + i·a round differently, and so do a's and b's results when a = b: the
         # pair goes in a fixed order, which keeps fsim exactly symmetric, and equal planes get
         # one result (fsim(x, x) is exactly 1)
         order = _pair_order(pair[0], pair[1])
         congruency = _pair_congruency(pair[list(order or (0, 1))], bank, eps).movedim(-1, 0)
         congruency = congruency[[0, 0]] if order is None else congruency[list(order)]
-        result[first : first + 2, 0] = congruency[: count - first]
+        result[first : first + 2, 0] = congruency
     return result
 
 

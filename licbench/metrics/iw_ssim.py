@@ -150,7 +150,10 @@ def _gsm(ref: Any, parent: Any | None) -> tuple[Any, tuple[float, ...]]:
     # the reference inverts): Σ_k (q_kᵀ v)² / λ_k, one N×N by N×blocks product instead of
     # C⁻¹·V followed by an elementwise product and a sum over the strided first axis (6× slower)
     projected = (eigenvectors.T @ vectors).square_()
-    multiplier = (scaled.reciprocal() @ projected).view(rows, cols) / count
+    # a zero eigenvalue (a band without variance along it, as a 1-pixel-wide image gives) adds
+    # nothing: its direction carries no coefficient energy (0 · 1/0 would be NaN)
+    inverse = torch.where(scaled > 0, scaled.reciprocal(), torch.zeros_like(scaled))
+    multiplier = (inverse @ projected).view(rows, cols) / count
     return multiplier, tuple(scaled.tolist())
 
 

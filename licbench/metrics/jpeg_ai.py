@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import weakref
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -79,9 +80,9 @@ def _y_pair(original: np.ndarray, decoded: np.ndarray, side: int = 0) -> tuple[A
 # --------------------------------------------------------------------------- PSNR on 10-bit YUV
 
 
-#: the last pair's per-plane MSEs, by the identity of its two Planes (which the planes cache keeps
-#: alive): PSNR-Y, -U, -V and -YUV of one job read one pass over the three planes
-_last_mses: list[tuple[Any, Any, tuple[float, float, float]]] = []
+#: the last pair's per-plane MSEs, by weak references to its two Planes (the planes cache decides
+#: how long those live): PSNR-Y, -U, -V and -YUV of one job read one pass over the three planes
+_last_mses: list[tuple[weakref.ref, weakref.ref, tuple[float, float, float]]] = []
 
 
 def _plane_mses(original: np.ndarray, decoded: np.ndarray) -> tuple[float, float, float]:
@@ -89,11 +90,11 @@ def _plane_mses(original: np.ndarray, decoded: np.ndarray) -> tuple[float, float
     _check(original, decoded)
     ref, dist = planes(original), planes(decoded)
     for cached_ref, cached_dist, mses in _last_mses:
-        if cached_ref is ref and cached_dist is dist:
+        if cached_ref() is ref and cached_dist() is dist:
             return mses
     difference = (ref.codes - dist.codes).reshape(3, -1)
     values = tuple(float(row @ row) / row.size for row in difference)
-    _last_mses[:] = [(ref, dist, values)]
+    _last_mses[:] = [(weakref.ref(ref), weakref.ref(dist), values)]
     return values  # type: ignore[return-value]
 
 

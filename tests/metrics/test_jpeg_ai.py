@@ -546,3 +546,74 @@ def test_iw_ssim_information_equals_the_sum_of_logarithms(scale: float) -> None:
     )
     expected = expected.masked_fill(expected < iw.EPS, 0.0)
     assert torch.allclose(information.double(), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_fsim_of_a_constant_plane_equals_piq_in_float64(pair) -> None:
+    """A constant plane goes through the transforms alone: paired, the other plane's rounding
+    leaked into its (exactly zero) responses and moved FSIM by 0.1."""
+    import piq
+
+    from licbench.metrics.fsim import fsim
+
+    ref = yuv10.to_planes(pair[0]).rgb.double()
+    grey = torch.full_like(ref, 0.5)
+    expected = float(piq.fsim(ref, grey, data_range=1.0, chromatic=True))
+    assert fsim(ref, grey) == pytest.approx(expected, abs=1e-12)
+    assert fsim(grey, ref) == fsim(ref, grey)
+
+
+def test_iw_ssim_of_a_one_pixel_wide_image_is_finite() -> None:
+    """A 1-pixel-wide picture (padded to 256) leaves bands with zero eigenvalues: they add
+    nothing to the GSM multiplier (1/0 gave NaN)."""
+    ramp = np.linspace(0, 255, 300)[:, None, None].repeat(3, axis=2).astype(np.uint8)
+    brighter = np.clip(ramp.astype(int) + 2, 0, 255).astype(np.uint8)
+    for original, decoded in (
+        (ramp, brighter),
+        (ramp.transpose(1, 0, 2), brighter.transpose(1, 0, 2)),
+    ):
+        value = METRICS.get("iw-ssim-y")(
+            np.ascontiguousarray(original), np.ascontiguousarray(decoded)
+        )
+        assert 0.9999 < value < 1.0
+
+
+def test_an_unchanged_block_vouches_for_its_own_thread_only() -> None:
+    import threading
+
+    image = synthetic_image(32, 48, 3)
+    yuv10.clear_cache()
+    entered, release = threading.Event(), threading.Event()
+
+    def measuring() -> None:
+        with yuv10.unchanged():
+            yuv10.planes(image)
+            entered.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=measuring)
+    worker.start()
+    entered.wait(10)
+    before = yuv10.planes(image).yuv.clone()
+    image[:8] = 255 - image[:8]  # changed outside that block: this thread converts it again
+    after = yuv10.planes(image).yuv
+    release.set()
+    worker.join()
+    assert not torch.equal(before, after)
+    assert torch.equal(after, yuv10.to_planes(image).yuv)
+
+
+def test_clear_cache_lets_the_planes_and_their_features_go() -> None:
+    import gc
+    import weakref
+
+    from licbench.metrics import measure
+
+    original = synthetic_image(256, 288, 5)
+    decoded = degrade(original, 20)
+    yuv10.clear_cache()
+    measure(["psnr-y10", "iw-ssim-y"], original, decoded)
+    kept = weakref.ref(yuv10.planes(original))
+    assert "iw-ssim-y" in kept().features
+    yuv10.clear_cache()
+    gc.collect()
+    assert kept() is None
