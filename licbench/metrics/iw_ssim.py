@@ -22,7 +22,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from licbench.metrics.separable import filter_reflected, filter_valid, gaussian_taps
+from licbench.metrics.separable import (
+    filter_reflected,
+    filter_valid,
+    gaussian_taps,
+    local_moments,
+)
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 K1, K2 = 0.01, 0.03
@@ -56,14 +61,6 @@ def _pyramid_step(image: Any) -> tuple[Any, Any]:
     spread[..., ::2, ::2] = low
     expanded = filter_reflected(spread, BINOMIAL)[..., :height, :width]
     return low, image - expanded
-
-
-def _moments(image: Any, weight: tuple[float, ...]) -> tuple[Any, Any]:
-    """Local mean and variance over the separable window ``weight``, 'valid' region."""
-    import torch
-
-    mean = filter_valid(image, weight)
-    return mean, torch.relu(filter_valid(image * image, weight) - mean * mean)
 
 
 def _pyramid(image: Any) -> list[Any]:
@@ -185,13 +182,13 @@ def reference_features(reference: Any) -> ReferenceFeatures:
     low = low.double()
     centre = float(low.mean())
     window = gaussian_taps(WINDOW, WINDOW_SIGMA)
-    windowed = [_moments(band, window) for band in bands] + [_moments(low - centre, window)]
+    windowed = [local_moments(level, window) for level in (*bands, low - centre)]
     parents = [*bands[1:], None]  # the coarsest band has none: the low-pass level is no band
     return ReferenceFeatures(
         levels=(*bands, low),
         centre=centre,
         windowed=tuple(windowed),
-        blocks=tuple(_moments(band, BOX3) for band in bands),
+        blocks=tuple(local_moments(band, BOX3) for band in bands),
         gsm=tuple(_gsm(band, parent) for band, parent in zip(bands, parents, strict=True)),
     )
 
@@ -201,7 +198,7 @@ def _information(dist: Any, ref: Any, blocks: tuple[Any, Any], gsm: tuple[Any, t
     import torch
 
     mu_r, var_r = blocks
-    mu_d, var_d = _moments(dist, BOX3)
+    mu_d, var_d = local_moments(dist, BOX3)
     cov = filter_valid(dist * ref, BOX3) - mu_d * mu_r
     gain = cov / (var_r + EPS)
     noise = var_d - gain * cov
@@ -241,7 +238,7 @@ def _quality(dist: Any, ref: Any, windowed: tuple[Any, Any], centre: float | Non
     if centre is not None:
         dist, ref = dist - centre, ref - centre
     window = gaussian_taps(WINDOW, WINDOW_SIGMA)
-    mu_d, var_d = _moments(dist, window)
+    mu_d, var_d = local_moments(dist, window)
     cov = filter_valid(dist * ref, window) - mu_d * mu_r
     cs = (2.0 * cov + c2) / (var_d + var_r + c2)
     if centre is None:

@@ -40,41 +40,43 @@ def _opencv() -> Any:
     return cv2
 
 
-def filter_reflected(image: Any, taps: tuple[float, ...], stride: int = 1) -> Any:
-    """``image`` (…×H×W) filtered with ``taps``ᵀ·``taps`` over its borders reflected (without
-    repeating the edge: torch's ``pad(mode="reflect")``, OpenCV's ``BORDER_REFLECT_101``), same
-    size, every ``stride``-th row and column kept (what padding by k // 2 and a strided 'valid'
-    pass along each axis gives, in one call instead of two pads and two passes)."""
+def _each_plane(image: Any, taps: tuple[float, ...], border: int, keep: tuple[slice, slice]) -> Any:
+    """``sepFilter2D`` with ``taps`` both ways and OpenCV border ``border`` on every H×W plane of
+    ``image`` (a tensor), the part ``keep`` of each result, as a tensor. One plane comes back as
+    a view of OpenCV's output (no copy); several are stacked."""
     import numpy as np
     import torch
 
     cv2 = _opencv()
-    height, width = image.shape[-2:]
-    if len(taps) % 2 == 0 or min(height, width) <= len(taps) // 2:
-        raise ValueError(
-            f"a reflected {len(taps)}-tap filter needs more samples: {tuple(image.shape)}"
-        )
-    planes = image.detach().reshape(-1, height, width).numpy()
+    planes = image.detach().reshape(-1, *image.shape[-2:]).numpy()
     kernel = np.asarray(taps, dtype=planes.dtype)
-    out = [  # (decimated planes copied: contiguous, as a strided pass gives them)
-        np.ascontiguousarray(
-            cv2.sepFilter2D(
-                np.ascontiguousarray(plane), -1, kernel, kernel, borderType=cv2.BORDER_REFLECT_101
-            )[::stride, ::stride]
-        )
+    out = [
+        cv2.sepFilter2D(np.ascontiguousarray(plane), -1, kernel, kernel, borderType=border)[keep]
         for plane in planes
     ]
     stacked = out[0][None] if len(out) == 1 else np.stack(out)
     return torch.from_numpy(stacked).reshape(*image.shape[:-2], *stacked.shape[-2:])
 
 
+def filter_reflected(image: Any, taps: tuple[float, ...], stride: int = 1) -> Any:
+    """``image`` (…×H×W) filtered with ``taps``ᵀ·``taps`` over its borders reflected (without
+    repeating the edge: torch's ``pad(mode="reflect")``, OpenCV's ``BORDER_REFLECT_101``), same
+    size, every ``stride``-th row and column kept (what padding by k // 2 and a strided 'valid'
+    pass along each axis gives, in one call instead of two pads and two passes)."""
+    height, width = image.shape[-2:]
+    if len(taps) % 2 == 0 or min(height, width) <= len(taps) // 2:
+        raise ValueError(
+            f"a reflected {len(taps)}-tap filter needs more samples: {tuple(image.shape)}"
+        )
+    cv2 = _opencv()
+    every = slice(None, None, stride)
+    # (decimated planes made contiguous, as a strided pass gives them)
+    return _each_plane(image, taps, cv2.BORDER_REFLECT_101, (every, every)).contiguous()
+
+
 def filter_valid(image: Any, taps: tuple[float, ...]) -> Any:
     """``image`` (…×H×W) filtered with the separable kernel ``taps``ᵀ·``taps``, 'valid' region
     only (H−k+1 × W−k+1), as a k×k ``conv2d`` without padding gives."""
-    import numpy as np
-    import torch
-
-    cv2 = _opencv()
     height, width = image.shape[-2:]
     size = len(taps)
     if size % 2 == 0:  # OpenCV filters about the kernel's centre: the 'valid' crop needs odd k
@@ -82,19 +84,15 @@ def filter_valid(image: Any, taps: tuple[float, ...]) -> Any:
     if min(height, width) < size:
         shape = tuple(image.shape)
         raise ValueError(f"a {size}×{size} filter needs at least that many samples, got {shape}")
-    planes = image.detach().reshape(-1, height, width).numpy()
-    kernel = np.asarray(taps, dtype=planes.dtype)
     edge = size // 2
     valid = (slice(edge, height - edge), slice(edge, width - edge))
+    return _each_plane(image, taps, _opencv().BORDER_CONSTANT, valid)
 
-    def filtered(plane: np.ndarray) -> np.ndarray:
-        plane = np.ascontiguousarray(plane)
-        return cv2.sepFilter2D(plane, -1, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
 
-    shape = (*image.shape[:-2], height - size + 1, width - size + 1)
-    if planes.shape[0] == 1:  # the valid region as a view: no copy of the plane
-        return torch.from_numpy(filtered(planes[0])[valid]).reshape(shape)
-    out = np.empty((planes.shape[0], *shape[-2:]), dtype=planes.dtype)
-    for index, plane in enumerate(planes):
-        out[index] = filtered(plane)[valid]
-    return torch.from_numpy(out).reshape(shape)
+def local_moments(image: Any, taps: tuple[float, ...]) -> tuple[Any, Any]:
+    """Local mean and variance (E[x²] − μ², negative rounding set to 0) over the separable window
+    ``taps``, 'valid' region: the statistics VIF and IW-SSIM take."""
+    import torch
+
+    mean = filter_valid(image, taps)
+    return mean, torch.relu(filter_valid(image * image, taps) - mean * mean)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from licbench.metrics.separable import filter_valid, gaussian_taps
+from licbench.metrics.separable import filter_valid, gaussian_taps, local_moments
 
 EPS = 1e-8
 #: variance of the visual noise on the 0–255 scale (the published pixel-domain VIF's 2)
@@ -54,20 +54,13 @@ def _pyramid(image: Any) -> list[Any]:
     return planes
 
 
-def _moments(plane: Any, scale: int) -> tuple[Any, Any]:
-    import torch
-
-    mean = filter_valid(plane, _window(scale))
-    return mean, torch.relu(filter_valid(plane * plane, _window(scale)) - mean * mean)
-
-
 def reference_scales(reference: Any) -> list[Scale]:
     """The reference's four :class:`Scale` s (1×1×H×W float32 in [0, 1])."""
     import torch
 
     scales = []
     for scale, plane in enumerate(_pyramid(reference)):
-        mean, variance = _moments(plane, scale)
+        mean, variance = local_moments(plane, _window(scale))
         flat = variance < EPS
         variance = variance.masked_fill(flat, 0.0)
         carried = torch.log10(1.0 + variance / SIGMA_N_SQ).sum(dtype=torch.float64)
@@ -81,7 +74,7 @@ def vif_against(reference: list[Scale], distorted: Any) -> float:
 
     information = torch.zeros((), dtype=torch.float64)
     for scale, (ref, dist) in enumerate(zip(reference, _pyramid(distorted), strict=True)):
-        mu_d, var_d = _moments(dist, scale)
+        mu_d, var_d = local_moments(dist, _window(scale))
         cov = filter_valid(ref.plane * dist, _window(scale)) - ref.mean * mu_d
 
         gain = cov / (ref.variance + EPS)

@@ -126,22 +126,21 @@ def planes(image: np.ndarray) -> Planes:
     """
     import numpy as np
 
+    # one entry per array: a conversion made again after an in-place change replaces the old one
+    index = next((i for i, entry in enumerate(_cache) if entry[0] is image), None)
     checked = _checked.get()
-    if checked is not None and id(image) in checked:
-        for index, (cached, _, result) in enumerate(_cache):
-            if cached is image:
-                _cache.append(_cache.pop(index))
-                return result
+    if index is not None and checked is not None and id(image) in checked:
+        _cache.append(_cache.pop(index))
+        return _cache[-1][2]
     checksum = zlib.crc32(np.ascontiguousarray(image).data)
     if checked is not None:
         checked.add(id(image))
-    for index, (cached, crc, result) in enumerate(_cache):
-        if cached is image and crc == checksum:
-            _cache.append(_cache.pop(index))
-            return result
+    if index is not None:
+        entry = _cache.pop(index)
+        if entry[1] == checksum:
+            _cache.append(entry)
+            return entry[2]
     result = to_planes(image)
-    # an array changed in place replaces its earlier conversion (found by identity above)
-    _cache[:] = [entry for entry in _cache if entry[0] is not image]
     _cache.append((image, checksum, result))
     del _cache[:-CACHE_SIZE]
     return result

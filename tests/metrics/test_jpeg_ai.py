@@ -521,7 +521,7 @@ def test_iw_ssim_information_equals_the_sum_of_logarithms(scale: float) -> None:
     generator = torch.Generator().manual_seed(3)
     ref = torch.randn(1, 1, 40, 48, generator=generator) * 20
     dist = ref + torch.randn(1, 1, 40, 48, generator=generator) * 5
-    blocks = iw._moments(ref, iw.BOX3)
+    blocks = iw.local_moments(ref, iw.BOX3)
     multiplier, eigenvalues = iw._gsm(ref, None)
     eigenvalues = tuple(value * scale for value in eigenvalues)
     information = iw._information(dist, ref, blocks, (multiplier, eigenvalues))
@@ -529,7 +529,7 @@ def test_iw_ssim_information_equals_the_sum_of_logarithms(scale: float) -> None:
 
     # the definition in float64, term by term
     mu_r, var_r = (t.double() for t in blocks)
-    mu_d, var_d = (t.double() for t in iw._moments(dist.double(), iw.BOX3))
+    mu_d, var_d = (t.double() for t in iw.local_moments(dist.double(), iw.BOX3))
     cov = iw.filter_valid(dist.double() * ref.double(), iw.BOX3) - mu_d * mu_r
     gain = cov / (var_r + iw.EPS)
     noise = var_d - gain * cov

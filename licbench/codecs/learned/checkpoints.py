@@ -200,10 +200,27 @@ def _is_derived(key: str) -> bool:
     return key.rsplit(".", 1)[-1] in DERIVED_BUFFERS
 
 
-def _listing(title: str, keys: list[str]) -> str:
-    shown = keys[:_LIST_LIMIT]
+def _listing(title: str, keys: list[str], limit: int) -> str:
+    shown = keys[:limit]
     more = f" ... and {len(keys) - len(shown)} more" if len(keys) > len(shown) else ""
     return f"\n  {title} ({len(keys)}): " + ", ".join(shown) + more
+
+
+def mismatch_error(
+    subject: str, mismatch: tuple[list, list, list], source: str, limit: int = _LIST_LIMIT
+) -> CheckpointError:
+    """The error naming what of ``mismatch`` (missing, unexpected, mis-shaped keys, as
+    :func:`key_differences` gives them) keeps ``source`` from fitting ``subject``; at most
+    ``limit`` keys of each kind are listed."""
+    missing, unexpected, mismatched = mismatch
+    message = f"{source} does not fit {subject}:"
+    if missing:
+        message += _listing("missing keys", missing, limit)
+    if unexpected:
+        message += _listing("unexpected keys", unexpected, limit)
+    if mismatched:
+        message += _listing("shape mismatches (checkpoint != model)", mismatched, limit)
+    return CheckpointError(message, missing=missing, unexpected=unexpected, mismatched=mismatched)
 
 
 def key_differences(
@@ -225,20 +242,11 @@ def key_differences(
 
 def check_state_dict(model: nn.Module, state_dict: Mapping[str, Tensor], source: str = "") -> None:
     """Raise :class:`CheckpointError` listing missing, unexpected and mis-shaped keys."""
-    missing, unexpected, mismatched = key_differences(model, state_dict, _is_derived)
-    if missing or unexpected or mismatched:
+    mismatch = key_differences(model, state_dict, _is_derived)
+    if any(mismatch):
         arch = getattr(model, "arch", type(model).__name__)
         config = getattr(model, "config_name", "")
-        message = f"{source or 'checkpoint'} does not fit {arch}/{config}:"
-        if missing:
-            message += _listing("missing keys", missing)
-        if unexpected:
-            message += _listing("unexpected keys", unexpected)
-        if mismatched:
-            message += _listing("shape mismatches (checkpoint != model)", mismatched)
-        raise CheckpointError(
-            message, missing=missing, unexpected=unexpected, mismatched=mismatched
-        )
+        raise mismatch_error(f"{arch}/{config}", mismatch, source or "checkpoint")
 
 
 def normalize_state_dict(model: nn.Module, obj: Any) -> dict[str, Tensor]:

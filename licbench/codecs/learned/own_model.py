@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from licbench.codecs.learned.checkpoints import CheckpointError, key_differences
+from licbench.codecs.learned.checkpoints import mismatch_error as checkpoint_mismatch
 from licbench.registry import import_object
 
 #: keys a training script may wrap the state dict in, tried in this order
@@ -111,12 +112,6 @@ def _is_table(key: str) -> bool:
     return key.rsplit(".", 1)[-1] in TABLE_BUFFERS
 
 
-def _listing(title: str, keys: list[str]) -> str:
-    shown = keys[:LIST_LIMIT]
-    more = f" ... and {len(keys) - len(shown)} more" if len(keys) > len(shown) else ""
-    return f"\n  {title} ({len(keys)}): {', '.join(shown)}{more}"
-
-
 def state_dict_mismatch(model: Any, state_dict: Mapping[str, Any]) -> tuple[list, list, list]:
     """(missing, unexpected, mis-shaped) keys of ``state_dict`` against ``model``.
 
@@ -127,16 +122,8 @@ def state_dict_mismatch(model: Any, state_dict: Mapping[str, Any]) -> tuple[list
 
 
 def mismatch_error(model: Any, mismatch: tuple[list, list, list], source: str) -> CheckpointError:
-    missing, unexpected, mismatched = mismatch
     cls = type(model)
-    message = f"{source} does not fit {cls.__module__}.{cls.__qualname__}:"
-    if missing:
-        message += _listing("missing keys", missing)
-    if unexpected:
-        message += _listing("unexpected keys", unexpected)
-    if mismatched:
-        message += _listing("shape mismatches (checkpoint != model)", mismatched)
-    return CheckpointError(message, missing=missing, unexpected=unexpected, mismatched=mismatched)
+    return checkpoint_mismatch(f"{cls.__module__}.{cls.__qualname__}", mismatch, source, LIST_LIMIT)
 
 
 def load_into(model: Any, state_dict: Mapping[str, Any], source: str = "checkpoint") -> Any:
