@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -140,6 +143,7 @@ def run(
     timeout: float | None = DEFAULT_TIMEOUT,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     bd_aggregate: str = DEFAULT_AGGREGATE,
+    decode_check: Sequence[str] | None = None,
 ) -> RunResult:
     """Benchmark ``codecs`` on ``dataset``; write per_image.csv, summary.json and report.html.
 
@@ -156,9 +160,16 @@ def run(
     already current (nothing changed since they were written) are not rewritten.
     ``bd_aggregate`` is the BD-rate the report leads with: ``mean-curve`` (the BD-rate of the
     mean curve, as papers publish it), or the ``mean`` or ``median`` of the per-image BD-rates.
+    ``decode_check`` (``--decode-check``) decodes every bitstream of a float decoder again in
+    fresh processes under other numeric setups and compares (:mod:`licbench.bench.decode_check`):
+    setup names (``sse41``, ``avx2``, ``threads=2``, ``cuda``, ...), or empty for the defaults;
+    None: no check.
     """
     if bd_aggregate not in AGGREGATES:
         raise UsageError(f"unknown --bd-aggregate {bd_aggregate!r}; choose from {AGGREGATES}")
+    setups = _decode_check_setups(decode_check)
+    # created when the jobs start, removed when the check is done: kept bitstreams and decodes
+    spool = Path(tempfile.gettempdir()) / f"licbench-spool-{uuid.uuid4().hex}" if setups else None
     try:
         job_executor = make_executor(
             executor,
@@ -166,6 +177,7 @@ def run(
             scheduler=scheduler,
             timeout=timeout,
             max_pixels=max_pixels,
+            spool=str(spool) if spool else None,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
@@ -246,6 +258,8 @@ def run(
     # the store is checked (StoreError) before anything is written to the output folder
     with Store(store_path) as result_store:
         try:
+            if spool:
+                spool.mkdir()
             # the environment is collected when the run is new or changed, and again when it
             # computes jobs: a re-run that computes nothing keeps where the results were made
             kept = not save_manifest(manifest, out_dir, collect_environment)
@@ -264,9 +278,24 @@ def run(
                     manifest.save(out_dir)
             _visual_crops(manifest, jobs, result_store, out_dir)
             _complexity(manifest, codec_objects, jobs, result_store, out_dir)
+            if setups:
+                _decode_check(
+                    manifest,
+                    codec_objects,
+                    jobs,
+                    result_store,
+                    out_dir,
+                    setups,
+                    spool,
+                    max_pixels,
+                    workers or os.cpu_count() or 1,
+                )
             fingerprint = outputs_fingerprint(manifest, result_store)
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into one by the CLI
             raise RunInterrupted.of(exc, stored_jobs(jobs, result_store), len(jobs)) from None
+        finally:
+            if spool:
+                shutil.rmtree(spool, ignore_errors=True)
     counts["skipped"] = len(source.skipped)
     try:
         stamped = current_summary(out_dir, fingerprint)
@@ -279,6 +308,38 @@ def run(
     except KeyboardInterrupt as exc:  # every job is stored by now; only the outputs are not
         raise RunInterrupted.of(exc, len(jobs), len(jobs)) from None
     return RunResult(out_dir, store_path, counts, summary, notices)
+
+
+def _decode_check_setups(names: Sequence[str] | None) -> list:
+    """The numeric setups of ``--decode-check`` (empty list: no check); UsageError if unknown."""
+    if names is None:
+        return []
+    from licbench.core.numerics import SetupError, default_setups, parse_setup
+
+    names = [n for n in names if n.strip() and n.strip() != "auto"]
+    try:
+        setups = [parse_setup(n) for n in names] if names else []
+    except SetupError as exc:
+        raise UsageError(str(exc)) from exc
+    cuda = (
+        _cuda_available()
+        if (not setups or any(s.device != "cpu" or s.encode_device != "cpu" for s in setups))
+        else False
+    )
+    if not setups:
+        return default_setups(run_threads=1, cuda=cuda)
+    if not cuda and any(s.device != "cpu" or s.encode_device != "cpu" for s in setups):
+        raise UsageError("--decode-check cuda / cuda-encode: torch sees no CUDA device here")
+    return setups
+
+
+def _cuda_available() -> bool:
+    """Whether torch sees a GPU; without an NVIDIA device node torch is not even imported."""
+    if not Path("/dev/nvidiactl").exists() and not shutil.which("nvidia-smi"):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def _visual_crops(manifest: RunManifest, jobs, store: Store, out_dir: Path) -> int:
@@ -341,6 +402,23 @@ def _complexity(
             }
     manifest.complexity = figures
     manifest.save(out_dir)
+
+
+def _decode_check(manifest, codecs, jobs, store, out_dir, setups, spool, max_pixels, workers):
+    """Decode every float decoder's bitstream again under ``setups``; rows to the store, the
+    setups (with what their processes observed) to the manifest."""
+    from licbench.bench.decode_check import DecodeCheckError, check_run
+
+    try:
+        entry = check_run(
+            manifest, codecs, jobs, store, setups, spool, max_pixels=max_pixels, parallel=workers
+        )
+    except DecodeCheckError as exc:  # the check could not run: said, the run's results stand
+        _log.warning(str(exc))
+        entry = {**(manifest.decode_check or {}), "notes": [str(exc)]}
+    if entry != manifest.decode_check:
+        manifest.decode_check = entry
+        manifest.save(out_dir)
 
 
 def _write_outputs(folder: Path, store: Path | None) -> RunSummary:

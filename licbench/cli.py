@@ -230,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
         f"groups: {', '.join(METRIC_GROUPS)}; metrics: {', '.join(METRICS.names())})",
     )
     run.add_argument(
+        "--decode-check",
+        nargs="?",
+        const=["auto"],
+        metavar="SETUP,...",
+        type=_names,
+        help="decode every learned codec's bitstreams again in fresh processes under other "
+        "numeric setups and compare (sse41, avx2, avx512, threads=N, cuda, cuda-encode; "
+        "default: sse41, another thread count, and both GPU directions when there is a GPU)",
+    )
+    run.add_argument(
         "--reference",
         action="append",
         default=[],
@@ -369,6 +379,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         **({"timeout": args.timeout} if args.timeout is not None else {}),
         **({"max_pixels": args.max_pixels} if args.max_pixels is not None else {}),
+        decode_check=args.decode_check,
     )
     counts = result.counts
     summary = result.summary
@@ -408,6 +419,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     f"{psnr if psnr is not None else float('nan'):.2f} dB PSNR "
                     f"({entry.at_target}/{entry.images} images at the target)"
                 )
+    if summary.decode_check:
+        from licbench.results.decode_check import describe
+
+        for codec, found in summary.decode_check.get("codecs", {}).items():
+            print(describe(codec, found))
+        for note in summary.decode_check.get("notes", []):
+            print(f"  decode check: {note}")
     print(f"report: {result.out / 'report.html'}")
     return 1 if result.all_failed else 0
 

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
 
 def synthetic_image(height: int, width: int, seed: int) -> np.ndarray:
     """Smooth gradients, a few edges and mild noise: compresses like a photo, not like noise."""

@@ -59,7 +59,7 @@ def save_manifest(
     collecting it (git, package versions) is skipped on a re-run.
     """
     # the crops the report shows are chosen after the jobs ran: not part of what the run is
-    derived = ("visual", "complexity")  # worked out after the jobs ran
+    derived = ("visual", "complexity", "decode_check")  # worked out after the jobs ran
     ignored = (*derived, "environment") if environment is not None else derived
     path = folder / MANIFEST_NAME
     if path.is_file():
@@ -73,6 +73,7 @@ def save_manifest(
             manifest.created = old.get("created", manifest.created)
             manifest.visual = old.get("visual") or {}
             manifest.complexity = old.get("complexity") or {}
+            manifest.decode_check = old.get("decode_check") or {}
             if environment is not None:
                 manifest.environment = old.get("environment") or {}
             return False

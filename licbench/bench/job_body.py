@@ -92,11 +92,13 @@ def _plain_environment(environment: object) -> dict:
         return {str(k): str(v) for k, v in environment.items()}
 
 
-def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Record:
+def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS, spool: str | None = None) -> Record:
     """Compute one job; any failure becomes the record's ``error``, naming the file and cause.
 
     Whatever a codec returns is checked (bytes from ``encode``; an 8-bit array of the original's
     shape from ``decode``), so a codec that returns garbage fails its own job and nothing else.
+    With ``spool`` (``--decode-check``), a float decoder's bitstream and decoded image are kept
+    there for :mod:`licbench.bench.decode_check`.
     """
     record = blank_record(job)
     stage = "loading the codec"
@@ -133,6 +135,8 @@ def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Record:
             )
         stage = "measuring"
         record.metrics = measure(job.metrics, original, decoded)
+        if spool and codec.float_decoder:
+            keep_for_decode_check(spool, job.key, data, decoded)
     except ImageLoadError as exc:
         record.error = str(exc)
     except (Exception, SystemExit) as exc:
@@ -143,3 +147,19 @@ def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Record:
             f"while {stage}: {type(exc).__name__}: {exc}{where}"
         )
     return record
+
+
+def keep_for_decode_check(spool: str, job_key: str, data: bytes, decoded: object) -> None:
+    """Write ``<job key>.bits`` and ``<job key>.npy`` into ``spool`` (the bitstream and this
+    run's own decode of it); nothing when the folder cannot be written (a remote worker): the
+    check then encodes again."""
+    import numpy as np
+
+    from licbench.bench.decode_check import spooled
+
+    bits, pixels = spooled(spool, job_key)
+    try:
+        np.save(pixels, decoded)
+        bits.write_bytes(data)  # last: a .bits file means its .npy is complete
+    except OSError:
+        return

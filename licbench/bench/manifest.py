@@ -54,6 +54,9 @@ class RunManifest:
     complexity: dict[str, Any] = field(default_factory=dict)
     #: the crops the report shows (see :mod:`licbench.bench.visual`); stored in the store
     visual: dict[str, Any] = field(default_factory=dict)
+    #: ``--decode-check``: its setups (with what their processes observed), threshold, skipped
+    #: codecs and notes (:mod:`licbench.bench.decode_check`); the rows are in the store
+    decode_check: dict[str, Any] = field(default_factory=dict)
     #: what the dataset could not list: ``{"name", "reason"}`` (a folder that cannot be read)
     skipped: list[dict[str, str]] = field(default_factory=list)
 

@@ -64,6 +64,13 @@ CREATE TABLE IF NOT EXISTS crops (
     created REAL NOT NULL,
     PRIMARY KEY (key, box)
 );
+CREATE TABLE IF NOT EXISTS decode_checks (
+    job_key TEXT NOT NULL,
+    setup TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (job_key, setup)
+);
 """
 
 
@@ -345,10 +352,21 @@ class Store:
         Two equal fingerprints mean the same rows: outputs built from the first are still
         current. Cheap (no JSON is decoded), so an up-to-date re-run can skip rebuilding.
         """
-        rows = sorted(self._select("job_key, created, error IS NULL", job_keys))
+        keys = list(job_keys)
+        rows = sorted(self._select("job_key, created, error IS NULL", keys))
         digest = hashlib.sha256()
         for key, created, ok in rows:
             digest.update(f"{key}:{created!r}:{ok}\n".encode())
+        if self._has_table("decode_checks"):  # a decode check added later changes the outputs
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = (
+                    "SELECT job_key, setup, created FROM decode_checks "
+                    f"WHERE job_key IN ({marks}) ORDER BY job_key, setup"
+                )
+                for key, setup, created in self._connection.execute(query, chunk):
+                    digest.update(f"check:{key}:{setup}:{created!r}\n".encode())
         return digest.hexdigest()
 
     def _select(self, columns: str, job_keys: Iterable[str], where: str = "") -> list[tuple]:
@@ -388,6 +406,38 @@ class Store:
             for key, png, note in self._connection.execute(query, [box, *chunk]):
                 found[key] = (png, note)
         return found
+
+    def put_decode_checks(self, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        """Store ``(job key, setup name, result)`` rows of ``--decode-check`` in one transaction
+        (see :mod:`licbench.bench.decode_check`); a row for the same job and setup is replaced."""
+        self.require_writable("decode-check results need storing")
+        now = time.time()
+        values = [(key, setup, _encode_json(result), now) for key, setup, result in rows]
+        with self._writing("storing decode-check results"):
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO decode_checks (job_key, setup, result, created) "
+                "VALUES (?, ?, ?, ?)",
+                values,
+            )
+
+    def get_decode_checks(self, job_keys: Iterable[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        """``{(job key, setup): result}`` of the stored decode checks of ``job_keys``."""
+        if not self._has_table("decode_checks"):  # a read-only store of an older licbench
+            return {}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        keys = list(job_keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT job_key, setup, result FROM decode_checks WHERE job_key IN ({marks})"
+            for key, setup, result in self._connection.execute(query, chunk):
+                found[key, setup] = json.loads(result)
+        return found
+
+    def _has_table(self, name: str) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self._connection.execute(query, (name,)).fetchone() is not None
 
     def count(self) -> int:
         return self._connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]

@@ -111,6 +111,11 @@ class Codec(ABC):
     quality_range: ClassVar[tuple[float, float]] = (0, 100)
     #: whether the quality parameter is an integer
     integer_quality: ClassVar[bool] = True
+    #: whether the decoder computes in floating point with run-time-chosen kernels (a learned
+    #: codec): its pixels, and in the worst case its entropy decoding, may then differ on
+    #: another machine, which ``licbench run --decode-check`` measures. Classical decoders are
+    #: integer (or specified bit-exactly) and use none of the libraries a check varies.
+    float_decoder: ClassVar[bool] = False
 
     def __init__(self, **params: str) -> None:
         if params:

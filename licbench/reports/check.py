@@ -9,8 +9,10 @@ For every codec label present in both runs' summary.json:
   bpp change ``100 * (bpp_candidate / bpp_baseline - 1)``; the maximum over settings is gated.
 
 A codec fails when its BD-rate exceeds ``max_bd_rate`` or its largest bpp increase exceeds
-``max_bpp_increase`` (both in percent), or when its BD-rate cannot be computed (the gate never
-passes a codec it could not measure). Timings are never gated: they depend on the machine.
+``max_bpp_increase`` (both in percent), when its BD-rate cannot be computed (the gate never
+passes a codec it could not measure), or when more of its bitstreams failed ``--decode-check``
+(another numeric setup decoded them to something else) in the candidate than in the baseline.
+Timings are never gated: they depend on the machine.
 Exit status of ``licbench check``: 0 pass, 1 regression, 2 usage error (missing files, no codec
 in common, unknown metric).
 """
@@ -64,6 +66,8 @@ class CodecCheck:
     bd_rate_per_image_mean: float | None = None
     #: its 95% bootstrap interval over images, [low, high] (None without per-image curves)
     bd_rate_interval: list[float] | None = None
+    #: bitstreams that failed ``--decode-check``: baseline, candidate (None: not checked)
+    decode_check_failed: list[int | None] = field(default_factory=lambda: [None, None])
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -193,6 +197,7 @@ def compare(
                 )
         else:
             check.notes.append("no quality setting in common: bpp at equal quality not compared")
+        _gate_decode_check(check, base.decode_check_failed(codec), cand.decode_check_failed(codec))
         check.passed = not check.failures
         checks.append(check)
     return CheckResult(
@@ -208,6 +213,24 @@ def compare(
         only_in_baseline=[c for c in base.codecs if c not in cand.codecs],
         only_in_candidate=[c for c in cand.codecs if c not in base.codecs],
     )
+
+
+def _gate_decode_check(check: CodecCheck, before: int | None, after: int | None) -> None:
+    """More bitstreams that decode differently under another numeric setup: a regression."""
+    check.decode_check_failed = [before, after]
+    if after is None:
+        if before is not None:
+            check.notes.append("decode check: the baseline ran it, the candidate did not")
+    elif before is None:
+        check.notes.append(
+            f"decode check: {after} bitstream(s) failed in the candidate; the baseline did not "
+            "run it (run both with --decode-check to gate it)"
+        )
+    elif after > before:
+        check.failures.append(
+            f"decode check: {after} bitstream(s) decode differently under another numeric "
+            f"setup, the baseline {before}"
+        )
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:

@@ -148,7 +148,8 @@ def build(
     """A run as typed results, from its manifest and the store."""
     records = store.get(manifest.jobs)
     targets = store.get(chosen_job_keys(manifest.target_choices)) if manifest.target_bpp else None
-    return build_run(manifest, records, references, targets, RULE)
+    checks = store.get_decode_checks(manifest.jobs) if manifest.decode_check else None
+    return build_run(manifest, records, references, targets, RULE, checks)
 
 
 def write_outputs(
@@ -196,6 +197,7 @@ def write_outputs(
         "headline_label": _HEADLINES[summary.bd_rate.headline],
         "bootstrap_note": _bootstrap_note(summary),
         **_complexity_context(summary, list(manifest.metrics)),
+        "decode_check": summary.decode_check,
         "strip_plots": [
             {"metric": metric, "uri": strip_plot(per_codec, metric, summary.anchor)}
             for metric, per_codec in summary.bd_rate.per_image.items()

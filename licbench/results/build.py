@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from licbench.bench.jobs import format_quality
 from licbench.bench.manifest import RunManifest
 from licbench.bench.store import Record
 from licbench.metrics import JPEG_AI_HEADLINE, column_name
@@ -22,6 +23,7 @@ from licbench.metrics.derived import derived_from, series_names
 from licbench.results import statistics
 from licbench.results.compare import compare
 from licbench.results.curve import Curve
+from licbench.results.decode_check import decode_check_section
 from licbench.results.references import ReferenceCurve, compare_references
 from licbench.results.summary import (
     BDTable,
@@ -382,18 +384,23 @@ class BuiltRun:
     target_frame: pd.DataFrame | None
 
 
+def _job_text(record: Record) -> str:
+    return f"{record.image} at quality {format_quality(record.quality)}"
+
+
 def build_run(
     manifest: RunManifest,
     records: Mapping[str, Record],
     references: Sequence[ReferenceCurve] = (),
     target_records: Mapping[str, Record] | None = None,
     target_rule: str = "",
+    decode_checks: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> BuiltRun:
     """The run's summary from its manifest and the stored records of its jobs.
 
     ``references`` are the published curves the run names (the caller loads them: references
     live above this layer); ``target_records`` the records of the jobs a ``--target-bpp``
-    search chose.
+    search chose; ``decode_checks`` the stored ``--decode-check`` rows by (job key, setup).
     """
     # a job key repeats for files with equal bytes: its record is read once, and becomes one
     # row per file (so each file counts once in the means: the dataset has that many images)
@@ -421,6 +428,11 @@ def build_run(
         latency=latency_table(found, list(manifest.codecs)),
         image_curves=image_curves,
         complexity=dict(manifest.complexity),
+        decode_check=decode_check_section(
+            manifest.decode_check,
+            ((r.job_key, r.codec, _job_text(r)) for r in found),
+            decode_checks or {},
+        ),
     )
     # what the input policy did (palette converted, first of N frames, ...) and what the dataset
     # could not list: RunSummary keeps unknown keys, so these travel as its extra sections

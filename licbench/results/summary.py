@@ -362,6 +362,7 @@ _KNOWN = {
     "target_bpp",
     "per_image_curves",
     "complexity",
+    "decode_check",
 }
 
 
@@ -382,6 +383,15 @@ class RunSummary:
     image_curves: dict[str, dict[str, Curve]] = field(default_factory=dict)
     #: learned codec → parameters and kMAC/px per part (``Complexity.to_dict()``)
     complexity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``--decode-check``: setups, threshold, and per codec what it found (empty: not run);
+    #: see :mod:`licbench.results.decode_check`
+    decode_check: dict[str, Any] = field(default_factory=dict)
+
+    def decode_check_failed(self, codec: str) -> int | None:
+        """How many of ``codec``'s bitstreams failed the decode check (None: not checked)."""
+        found = (self.decode_check.get("codecs") or {}).get(codec)
+        value = found.get("failed") if isinstance(found, dict) else None
+        return int(value) if isinstance(value, int | float) else None
 
     def decoder_kmac_per_pixel(self, codec: str) -> float | None:
         """The decoder's kMAC per pixel of a learned codec (None for others)."""
@@ -418,6 +428,8 @@ class RunSummary:
             data["target_bpp"] = self.target_bpp.to_json()
         if self.complexity:
             data["complexity"] = self.complexity
+        if self.decode_check:
+            data["decode_check"] = self.decode_check
         if self.image_curves:
             data["per_image_curves"] = {
                 codec: {image: curve.results for image, curve in per.items()}
@@ -465,6 +477,7 @@ class RunSummary:
                     str(k): _mapping(v, f"complexity.{k}")
                     for k, v in _mapping(data.get("complexity") or {}, "complexity").items()
                 },
+                decode_check=_mapping(data.get("decode_check") or {}, "decode_check"),
                 extra={k: v for k, v in data.items() if k not in _KNOWN},
             )
         except (SummaryError, CurveError, TypeError, ValueError, AttributeError) as exc:

@@ -16,15 +16,15 @@ import pytest
 from PIL import Image
 
 from licbench.datasets import download
+from tests.data_paths import shared
 
 # captured before the autouse fixture clears it, so a developer's own mirror can be used
 _USER_MIRROR = os.environ.get("LICBENCH_MIRROR")
-_REPO = Path(__file__).resolve().parents[2]
 
 
 def _find_shared_mirror() -> Path | None:
     candidates = [Path(_USER_MIRROR)] if _USER_MIRROR else []
-    candidates.append(_REPO.parent / "shared" / "datasets")  # CI: shared/ beside the clone
+    candidates.append(shared("datasets"))  # CI: shared/ beside the clone
     return next((c for c in candidates if (c / "kodak" / "kodim01.png").is_file()), None)
 
 
@@ -49,7 +49,10 @@ def offline_and_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
 def shared_mirror() -> Path:
     """The read-only shared mirror holding kodak/ and tecnick-sample/; skip when absent."""
     if SHARED_MIRROR is None:
-        pytest.skip("shared dataset mirror (shared/datasets/kodak) is not present")
+        pytest.skip(
+            f"needs the real Kodak images: no kodak/kodim01.png in {shared('datasets')} "
+            "or $LICBENCH_MIRROR"
+        )
     return SHARED_MIRROR
 
 

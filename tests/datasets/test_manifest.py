@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,10 @@ from PIL import Image
 
 from licbench.datasets import DatasetError, ManifestDataset, load_dataset
 from licbench.datasets.manifest import Manifest, ManifestError
+from tests.data_paths import DATA, shared
+
+#: a set's name -> its mirror folder, whose SHA256SUMS tests/data carries as <folder>.SHA256SUMS
+SUMS_FOLDERS = {"kodak": "kodak", "tecnick": "tecnick-sample"}
 
 
 def _sha(path: Path) -> str:
@@ -67,33 +70,60 @@ def test_kodak_manifest_dimensions_match_the_real_files(shared_mirror: Path):
         assert (shared_mirror / "kodak" / entry.name).stat().st_size == entry.size
 
 
-def test_tampered_mirror_file_is_rejected(shared_mirror: Path, tmp_path: Path, monkeypatch):
-    mirror = tmp_path / "mirror"
-    shutil.copytree(shared_mirror / "kodak", mirror / "kodak")
-    victim = mirror / "kodak" / "kodim05.png"
-    victim.chmod(0o644)
-    data = bytearray(victim.read_bytes())
+def _bundled_kodim03() -> Path:
+    """A real Kodak file without the mirror: the package's sample copy (read, never written)."""
+    refs = load_dataset("kodak-sample").images(download=False)
+    return next(ref.path for ref in refs if ref.name == "kodim03.png")
+
+
+def test_tampered_mirror_file_is_rejected(tmp_path: Path, monkeypatch):
+    victim = tmp_path / "mirror" / "kodak" / "kodim03.png"
+    victim.parent.mkdir(parents=True)
+    data = bytearray(_bundled_kodim03().read_bytes())
     data[1000] ^= 0xFF
     victim.write_bytes(bytes(data))
-    monkeypatch.setenv("LICBENCH_MIRROR", str(mirror))
+    monkeypatch.setenv("LICBENCH_MIRROR", str(tmp_path / "mirror"))
 
     with pytest.raises(DatasetError) as info:
         load_dataset("kodak").images(download=False)
     message = str(info.value)
-    assert "kodim05.png" in message and str(victim) in message
+    assert "kodim03.png" in message and str(victim) in message
     assert "sha256 mismatch" in message
-    assert "10349e963c5c813d327852f82c1795fa4148d69fedffc4c589bee458e3ac3d53" in message  # expected
+    assert "e25ca1ff2f0c0cb5fdfd5f9b0a0bb21ac4c3de3c84a67f35b09a85d3306249db" in message  # expected
     assert hashlib.sha256(bytes(data)).hexdigest() in message  # actual
-    assert not (tmp_path / "cache" / "kodak" / "kodim05.png").exists()
+    assert not (tmp_path / "cache" / "kodak" / "kodim03.png").exists()
 
 
-def test_tampered_cache_file_is_rejected_not_silently_used(shared_mirror, tmp_path, monkeypatch):
-    monkeypatch.setenv("LICBENCH_MIRROR", str(shared_mirror))
-    load_dataset("kodak").images(download=False)
-    cached = tmp_path / "cache" / "kodak" / "kodim02.png"
+def test_tampered_cache_file_is_rejected_not_silently_used(tmp_path, monkeypatch):
+    mirror = tmp_path / "mirror"
+    (mirror / "kodak").mkdir(parents=True)
+    (mirror / "kodak" / "kodim03.png").write_bytes(_bundled_kodim03().read_bytes())
+    monkeypatch.setenv("LICBENCH_MIRROR", str(mirror))
+    with pytest.warns(UserWarning, match="1 of 24"):
+        load_dataset("kodak").images(download=False, allow_partial=True)  # verified into the cache
+    cached = tmp_path / "cache" / "kodak" / "kodim03.png"
     cached.write_bytes(cached.read_bytes() + b"x")
-    with pytest.raises(DatasetError, match=r"kodim02\.png.*sha256 mismatch"):
-        load_dataset("kodak").images(download=False)
+    with pytest.raises(DatasetError, match=r"kodim03\.png.*sha256 mismatch"):
+        load_dataset("kodak").images(download=False, allow_partial=True)
+
+
+@pytest.mark.parametrize("name", sorted(SUMS_FOLDERS))
+def test_manifest_sums_are_the_mirrors_sha256sums(name: str):
+    """The sums a manifest lists are those of the mirror's SHA256SUMS (carried in tests/data)."""
+    lines = (DATA / f"{SUMS_FOLDERS[name]}.SHA256SUMS").read_text().splitlines()
+    published = {file: digest for digest, file in (line.split() for line in lines)}
+    manifest = Manifest.load(Path(load_dataset(name).manifest.path))
+    assert {f.name: f.sha256 for f in manifest.files if f.sha256} == published
+
+
+def test_carried_sha256sums_are_the_mirrors():
+    """tests/data holds unchanged copies: checked wherever shared/datasets is beside the clone."""
+    mirror = shared("datasets")
+    if not mirror.is_dir():
+        pytest.skip(f"needs the dataset mirror to compare the copies with ({mirror})")
+    for folder in SUMS_FOLDERS.values():
+        carried = DATA / f"{folder}.SHA256SUMS"
+        assert carried.read_bytes() == (mirror / folder / "SHA256SUMS").read_bytes(), folder
 
 
 def test_tecnick_partial_mirror(shared_mirror: Path, monkeypatch):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +18,10 @@ from licbench.metrics.bdrate import (
     bd_rate_curves,
     ms_ssim_to_db,
 )
+from tests.data_paths import DATA
 
 bjontegaard = pytest.importorskip("bjontegaard")
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 TOL = 1e-9
 N_RANDOM_PAIRS = 250
 
@@ -196,11 +195,13 @@ def test_two_point_curves_are_straight_lines():
 # --------------------------------------------------------------------------------------------
 
 
+VTM = "compressai-results/kodak/vtm.json"
+BPG = "compressai-results/kodak/bpg_444_x265_ycbcr.json"
+
+
 def _load(name: str) -> dict:
-    path = REFERENCE / name
-    if not path.is_file():
-        pytest.skip(f"reference file {path} not present")
-    return json.loads(path.read_text())
+    """A published file, as its source wrote it (copies in tests/data, see its README.md)."""
+    return json.loads((DATA / name).read_text())
 
 
 def _cca(dataset: str) -> dict:
@@ -220,7 +221,7 @@ def _arrays(result: dict, metric: str = "psnr-rgb"):
     ("method", "expected"), [("pchip", -13.73), ("akima", -13.78), ("cubic", -13.94)]
 )
 def test_cca_vs_compressai_kodak_vtm(method, expected):
-    vtm, cca = _load("compressai-kodak-vtm.json"), _cca("Kodak")
+    vtm, cca = _load(VTM), _cca("Kodak")
     # CCA's 6 points cover about a third of VTM's 8-point PSNR range: the small-overlap warning.
     with pytest.warns(BDRateWarning, match="share only"):
         got = bd_rate(vtm, cca, method=method)
@@ -233,7 +234,7 @@ def test_cca_vs_compressai_kodak_vtm(method, expected):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_cca_vs_compressai_kodak_bpg(method):
-    bpg, cca = _load("compressai-kodak-bpg.json"), _cca("Kodak")
+    bpg, cca = _load(BPG), _cca("Kodak")
     got = bd_rate(bpg, cca, method=method, min_overlap=0)
     if method == "pchip":
         assert round(got, 1) == -31.5
@@ -245,7 +246,7 @@ def test_cca_vs_compressai_kodak_bpg(method):
 @pytest.mark.parametrize("method", METHODS)
 def test_swint_charm_vs_vtm_matches_fau(method):
     """A 4-point curve against an 8-point one; the README puts it at about +0.5% (pchip)."""
-    vtm, swint = _load("compressai-kodak-vtm.json"), _load("tbtc-kodak-swint-charm.json")
+    vtm, swint = _load(VTM), _load("tbtc-kodak-swint-charm.json")
     for metric in ("psnr-rgb", "ms-ssim-rgb"):
         got = bd_rate(vtm, swint, metric=metric, method=method, min_overlap=0)
         expected = fau_rate(*_arrays(vtm, metric), *_arrays(swint, metric), method)
@@ -256,7 +257,7 @@ def test_swint_charm_vs_vtm_matches_fau(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_ms_ssim_db_is_derived(method):
-    vtm, bpg = _load("compressai-kodak-vtm.json"), _load("compressai-kodak-bpg.json")
+    vtm, bpg = _load(VTM), _load(BPG)
     rv, sv = _arrays(vtm, "ms-ssim-rgb")
     rb, sb = _arrays(bpg, "ms-ssim-rgb")
     expected = fau_rate(rv, -10 * np.log10(1 - sv), rb, -10 * np.log10(1 - sb), method)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,8 @@ from licbench.results.curve import Curve
 from licbench.results.jsonsafe import json_safe
 from licbench.results.references import compare_references
 from licbench.results.summary import ReferenceComparison
+from tests.data_paths import DATA, copies, shared
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 #: every bundled name: the hand-written entries and CompressAI's files (test_compressai_results)
 NAMES = sorted(
     [
@@ -88,24 +87,31 @@ def test_against_fau_bjontegaard():
 
 
 def test_bundled_files_are_the_published_numbers():
-    if not SHARED.is_dir():
-        pytest.skip("shared/reference is not beside this checkout")
+    """Against the published files themselves (copies in tests/data, see its README.md)."""
     for name, source in (
-        ("compressai-kodak-vtm", "compressai-kodak-vtm.json"),
-        ("compressai-kodak-bpg", "compressai-kodak-bpg.json"),
-        ("compressai-clic2020-vtm", "compressai-clic2020-professional-valid-vtm.json"),
+        ("compressai-kodak-vtm", "compressai-results/kodak/vtm.json"),
+        ("compressai-kodak-bpg", "compressai-results/kodak/bpg_444_x265_ycbcr.json"),
+        ("compressai-clic2020-vtm", "compressai-results/clic2020-professional/vtm.json"),
         ("tbtc-kodak-swint-charm", "tbtc-kodak-swint-charm.json"),
     ):
-        published = json.loads((SHARED / source).read_text())
+        published = json.loads((DATA / source).read_text())
         curve = licbench.load_reference(name)
         assert curve["results"] == published["results"]
         assert curve["name"] == published["name"]
-    cca = json.loads((SHARED / "cca-rd-data.json").read_text())
+    cca = json.loads((DATA / "cca-rd-data.json").read_text())
     for key, name in (("Kodak", "cca-kodak"), ("CLIC", "cca-clic"), ("Tecnick", "cca-tecnick")):
         results = licbench.load_reference(name)["results"]
         assert sorted(zip(cca[key]["bpp"], cca[key]["PSNR"], strict=True)) == list(
             zip(results["bpp"], results["psnr-rgb"], strict=True)
         )
+
+
+def test_carried_copies_are_byte_identical_to_shared():
+    """tests/data holds unchanged copies: checked wherever shared/reference is beside the clone."""
+    if not shared("reference").is_dir():
+        pytest.skip(f"needs shared/reference to compare the copies with ({shared('reference')})")
+    for copy, original in copies().items():
+        assert copy.read_bytes() == original.read_bytes(), copy.relative_to(DATA)
 
 
 def test_reference_comparison_for_a_run():

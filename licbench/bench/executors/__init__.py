@@ -46,6 +46,7 @@ def make_executor(
     scheduler: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    spool: str | None = None,
 ) -> Executor:
     """The executor named by ``--executor`` with the run's options; nothing starts until used.
 
@@ -60,7 +61,7 @@ def make_executor(
         raise ValueError(f"--timeout must be a positive number of seconds, got {timeout}")
     if max_pixels < 1:
         raise ValueError(f"--max-pixels must be at least 1, got {max_pixels}")
-    settings = WorkerSettings(timeout=timeout or None, max_pixels=max_pixels)
+    settings = WorkerSettings(timeout=timeout or None, max_pixels=max_pixels, spool=spool)
     workers = workers or os.cpu_count() or 1
     if kind == "dask":
         return DaskExecutor(scheduler, workers, settings)

@@ -37,6 +37,9 @@ class WorkerSettings:
     timeout: float | None = DEFAULT_TIMEOUT
     #: images with more pixels are refused before decoding (``--max-pixels``)
     max_pixels: int = DEFAULT_MAX_PIXELS
+    #: ``--decode-check``: a folder where float decoders' bitstreams and decoded images are
+    #: kept for the check (a worker that cannot write there keeps nothing; the check re-encodes)
+    spool: str | None = None
 
 
 def batch_size(remaining: int, workers: int, largest: int = MAX_BATCH) -> int:
@@ -82,4 +85,4 @@ class InlineExecutor(Executor):
 
     def run(self, jobs: Sequence[Job]) -> Iterator[Record]:
         for job in jobs:
-            yield run_job(job, max_pixels=self.settings.max_pixels)
+            yield run_job(job, max_pixels=self.settings.max_pixels, spool=self.settings.spool)

@@ -134,7 +134,7 @@ def _worker_main(
                 return
             for job in batch:
                 conn.send(("start", job.key))
-                record = run_job(job, max_pixels=settings.max_pixels)
+                record = run_job(job, max_pixels=settings.max_pixels, spool=settings.spool)
                 try:
                     conn.send(("done", record))
                 except (EOFError, OSError):

@@ -72,6 +72,7 @@ class LearnedCodec(Codec):
 
     arch: ClassVar[str] = ""
     integer_quality: ClassVar[bool] = True
+    float_decoder: ClassVar[bool] = True
     #: overwritten per instance with (1, number of rate points)
     quality_range: ClassVar[tuple[float, float]] = (1, 1)
     #: the bare name (no ckpt=, paper config) runs the published weights from the weights cache

@@ -96,6 +96,7 @@ class CompressAICodec(Codec):
     )
     defaults: ClassVar[dict[str, str]] = {}
     integer_quality: ClassVar[bool] = True
+    float_decoder: ClassVar[bool] = True
     #: overwritten per instance with (1, number of rate points)
     quality_range: ClassVar[tuple[float, float]] = (1, 1)
 

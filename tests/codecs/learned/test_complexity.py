@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,8 +11,7 @@ from torch import nn
 
 from licbench.codecs.learned import complexity as cx
 from licbench.codecs.learned.configs import create_model
-
-KEYS_TSV = Path(__file__).resolve().parents[4] / "shared" / "reference" / "cca-state-dict-keys.tsv"
+from tests.data_paths import CCA_KEYS_TSV
 
 
 class OneConv(nn.Module):
@@ -35,10 +33,9 @@ def test_cca_paper_has_the_official_parameter_count() -> None:
     assert entropy["bottleneck"] == 11_712  # 192 channels of CompressAI's factorized prior
 
 
-@pytest.mark.skipif(not KEYS_TSV.exists(), reason="cca-state-dict-keys.tsv absent")
 def test_cca_parts_match_the_official_state_dict_part_by_part() -> None:
     official: dict[str, int] = {}
-    with KEYS_TSV.open() as f:
+    with CCA_KEYS_TSV.open() as f:
         for row in csv.DictReader(f, delimiter="\t"):
             if row["kind"] == "param" and row["in_eval_model(cca_training=False)"] == "yes":
                 shape = [int(d) for d in row["shape"].strip("[]").split(",") if d.strip()]

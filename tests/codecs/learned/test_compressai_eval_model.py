@@ -17,9 +17,11 @@ The images are 176×168 and 168×200: MS-SSIM needs sides of at least 161 pixels
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from subprocess import PIPE
 
 import numpy as np
@@ -40,16 +42,30 @@ IMAGES = {"a": (176, 168, 3), "b": (168, 200, 4)}
 
 def eval_model_metrics(original: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
     """CompressAI eval_model's own metric function on two 8-bit images."""
-    threads = torch.get_num_threads()
-    try:  # importing eval_model sets torch's thread count for the whole process
+    with one_thread():  # importing eval_model sets one thread; its float32 sums run on one
         from compressai.utils.eval_model.__main__ import compute_metrics
+
+        def as_tensor(image: np.ndarray) -> torch.Tensor:
+            planar = np.ascontiguousarray(image.transpose(2, 0, 1))
+            return torch.from_numpy(planar).float()[None] / 255
+
+        return compute_metrics(as_tensor(original), as_tensor(decoded), 255)
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """eval_model's numeric setup (one intra-op thread) within, this process's restored after.
+
+    A float32 sum's order depends on the thread count (and on the CPU's vector width), so the
+    same pixels give PSNRs a few 1e-6 dB apart under another setup; under the same one they
+    are equal, which is what the comparison below relies on.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
     finally:
         torch.set_num_threads(threads)
-
-    def as_tensor(image: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()[None] / 255
-
-    return compute_metrics(as_tensor(original), as_tensor(decoded), 255)
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +113,9 @@ def test_numbers_equal_eval_model(setup: dict, arch: str) -> None:
     for name, image in setup["images"].items():
         theirs = result["per_image"][name]
         pixels = image.shape[0] * image.shape[1]
-        data = codec.encode(image, 1)
-        decoded = codec.decode(data)
+        with one_thread():  # eval_model's setting: the same numeric setup, the same pixels
+            data = codec.encode(image, 1)
+            decoded = codec.decode(data)
         payload = len(data) - container.overhead(data)
         assert payload * 8 / pixels == theirs["bpp"]
         assert 0 < container.overhead(data) < 60

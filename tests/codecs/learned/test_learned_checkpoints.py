@@ -21,15 +21,14 @@ from licbench.codecs.learned.checkpoints import (
     save_checkpoint,
 )
 from licbench.core.files import file_sha256
+from tests.data_paths import CCA_KEYS_TSV
 
-KEYS_TSV = Path(__file__).resolve().parents[4] / "shared" / "reference" / "cca-state-dict-keys.tsv"
-needs_tsv = pytest.mark.skipif(not KEYS_TSV.exists(), reason="cca-state-dict-keys.tsv absent")
 DTYPES = {"float32": torch.float32, "int32": torch.int32, "int64": torch.int64}
 
 
 def official_cca_state_dict(device: str, *, eval_only: bool = False) -> dict[str, torch.Tensor]:
     """Official key names and shapes (all of them, with the auxiliary training model)."""
-    with KEYS_TSV.open() as f:
+    with CCA_KEYS_TSV.open() as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     column = next(c for c in rows[0] if c.startswith("in_eval_model"))
     out = {}
@@ -48,7 +47,6 @@ def tiny_model(arch: str = "cca", seed: int = 0):
     return model
 
 
-@needs_tsv
 def test_official_cca_key_names_map_onto_the_paper_model() -> None:
     with torch.device("meta"):
         model = create_model("cca", "paper")
@@ -61,7 +59,6 @@ def test_official_cca_key_names_map_onto_the_paper_model() -> None:
     assert "latent.entropy_bottleneck.quantiles" in state_dict
 
 
-@needs_tsv
 def test_official_cca_checkpoint_loads_and_tables_are_rebuilt() -> None:
     with torch.device("meta"):
         model = create_model("cca", "paper")

@@ -1,8 +1,13 @@
-"""A bitstream decodes bit-exactly in a fresh process (one thread there, two here).
+"""A bitstream decodes in a fresh process: exactly with this process's thread count, within
+one level with another.
 
 This is the cross-process half of CompressAI #279/#309: the decoder recomputes every entropy
 parameter from scratch, so any nondeterminism in that path would show up here as a desync
-(garbage image) or as last-bit differences.
+(garbage image). With the same numeric setup (same machine, same thread count) the pixels are
+bit-exact. With another thread count the latent still decodes exactly but the synthesis sums in
+another order: measured, one value of 9,450 moved by one level (AMD EPYC, AVX-512; zero on the
+Intel Xeon the test was first written on), so that half asserts the tolerance of
+``test_latent_bytes_frozen``: within ±1 on at least 99.9 % of the values.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
+import torch
 
 import licbench
 from licbench.codecs.learned import CCA, ConvNeXtCharm, SwinTCharm
@@ -23,7 +30,7 @@ CHILD = """
 import json, sys
 import numpy as np
 import torch
-torch.set_num_threads(1)
+torch.set_num_threads(int(sys.argv[2]))
 from licbench.codecs.learned import codec as learned
 
 for job in json.loads(sys.argv[1]):
@@ -33,7 +40,8 @@ for job in json.loads(sys.argv[1]):
 """
 
 
-def test_fresh_process_cpu_decode_is_bit_exact(tmp_path: Path, small_image, liven) -> None:
+@pytest.mark.parametrize("same_threads", [True, False], ids=["same-threads", "other-threads"])
+def test_fresh_process_cpu_decode(tmp_path: Path, small_image, liven, same_threads) -> None:
     jobs, expected = [], {}
     for cls in (CCA, ConvNeXtCharm, SwinTCharm):
         ckpt = tmp_path / f"{cls.arch}.pt"
@@ -50,11 +58,13 @@ def test_fresh_process_cpu_decode_is_bit_exact(tmp_path: Path, small_image, live
                 "out": str(tmp_path / f"{cls.arch}.npy"),
             }
         )
+    here = torch.get_num_threads()
+    threads = here if same_threads else (1 if here > 1 else 2)
     root = Path(licbench.__file__).resolve().parents[1]
     path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(jobs)],
+        [sys.executable, "-c", CHILD, json.dumps(jobs), str(threads)],
         env=env,
         capture_output=True,
         text=True,
@@ -62,4 +72,9 @@ def test_fresh_process_cpu_decode_is_bit_exact(tmp_path: Path, small_image, live
     )
     assert result.returncode == 0, result.stderr
     for arch, image in expected.items():
-        np.testing.assert_array_equal(np.load(tmp_path / f"{arch}.npy"), image, err_msg=arch)
+        decoded = np.load(tmp_path / f"{arch}.npy")
+        if same_threads:
+            np.testing.assert_array_equal(decoded, image, err_msg=arch)
+        else:
+            moved = np.abs(decoded.astype(int) - image.astype(int))
+            assert decoded.shape == image.shape and np.mean(moved <= 1) >= 0.999, arch

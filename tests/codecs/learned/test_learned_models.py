@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,9 +12,9 @@ from licbench.codecs.learned import create_model, get_config, list_models
 from licbench.codecs.learned.configs import ARCHS as ARCH_TABLE
 from licbench.codecs.learned.configs import proportional_slices
 from licbench.codecs.learned.model import count_parameters
+from tests.data_paths import CCA_KEYS_TSV
 
 ARCHS = tuple(ARCH_TABLE)
-KEYS_TSV = Path(__file__).resolve().parents[4] / "shared" / "reference" / "cca-state-dict-keys.tsv"
 
 
 def meta_model(arch: str, config: str):
@@ -70,7 +69,7 @@ def test_paper_swint_charm_has_32_6_million_parameters() -> None:
 
 
 def _official_eval_parameter_total() -> int:
-    with KEYS_TSV.open() as f:
+    with CCA_KEYS_TSV.open() as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     column = next(c for c in rows[0] if c.startswith("in_eval_model"))
     return sum(
@@ -80,7 +79,6 @@ def _official_eval_parameter_total() -> int:
     )
 
 
-@pytest.mark.skipif(not KEYS_TSV.exists(), reason="shared/reference/cca-state-dict-keys.tsv absent")
 def test_paper_cca_parameter_count_equals_the_official_eval_model() -> None:
     assert count_parameters(meta_model("cca", "paper")) == _official_eval_parameter_total()
 
