@@ -18,11 +18,12 @@ setup is applied to a fresh process):
 ``cuda``      decode on the GPU (with ``cuda-encode``: encode on the GPU, decode on the CPU)
 ============  ================================================================================
 
-Measured on one machine (AMD EPYC with AVX-512, torch 2.14.1): the tiny learned codecs'
-bitstreams are identical under every setup here and on an Intel Xeon; their decoded pixels are
-not (11 of 14 frozen reconstructions differ somewhere between the two CPUs, and one of 9,450
-values between one and two threads), always by one level of 255. ``licbench run
---decode-check`` measures this per codec (see :mod:`licbench.bench.decode_check`).
+Measured on one machine (AMD EPYC with AVX-512, torch 2.14.1): the tiny learned codecs' test
+bitstreams (128×192) are identical under every setup here and on an Intel Xeon, and decode
+within one level everywhere; on the Kodak sample, bitstreams encoded with AVX-512 kernels decode
+to garbage under the ``sse41`` or ``avx2`` caps in 3–4 of 12 jobs per codec (one CDF index
+moved), and within one level with another thread count. ``licbench run --decode-check``
+measures this per codec (see :mod:`licbench.bench.decode_check`).
 
 Nothing here imports torch at module level; :func:`observe` does, in the process it describes.
 """

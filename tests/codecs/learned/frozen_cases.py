@@ -124,9 +124,7 @@ def compute_in_setup(folder: Path, setup: str = RECORDED_SETUP, threads: int = 1
     env = parse_setup(setup, threads=threads).environment()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "tests.codecs.learned.frozen_cases", "compute", str(folder)]
-    result = subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
