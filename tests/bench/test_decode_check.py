@@ -88,8 +88,16 @@ def _run(setup, out: Path, monkeypatch, check=("threads=2",), **options):
     )
 
 
-def test_the_check_passes_a_reproducible_decoder_and_fails_the_other(setup, tmp_path, monkeypatch):
-    result = _run(setup, tmp_path / "run", monkeypatch)
+@pytest.fixture(scope="module")
+def checked(setup, tmp_path_factory: pytest.TempPathFactory):
+    """One run of both models with the check: its folder and result."""
+    tmp_path = tmp_path_factory.mktemp("checked")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return tmp_path, _run(setup, tmp_path / "run", monkeypatch)
+
+
+def test_the_check_passes_a_reproducible_decoder_and_fails_the_other(setup, checked):
+    tmp_path, result = checked
     section = json.loads((tmp_path / "run" / "summary.json").read_text())["decode_check"]
     tiny, scaled = section["codecs"][TINY], section["codecs"][setup["scaled"]]
     assert tiny["jobs"] == 2 and tiny["failed"] == 0 and tiny["bit_exact"] == 2
@@ -136,12 +144,11 @@ def test_a_rerun_checks_nothing_again_and_jobs_from_the_store_are_encoded_again(
     assert calls == [] and again.summary.decode_check == result.summary.decode_check
 
 
-def test_check_gates_on_more_failed_bitstreams(setup, tmp_path, monkeypatch):
+def test_check_gates_on_more_failed_bitstreams(setup, checked, tmp_path):
     """(The codecs have one rate point, so their BD-rates fail the gate too: only the decode
     check's failure is looked at.)"""
-    _run(setup, tmp_path / "run", monkeypatch)
     codec = setup["scaled"]
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    summary = json.loads((checked[0] / "run" / "summary.json").read_text())
     base, cand = tmp_path / "base.json", tmp_path / "cand.json"
     cand.write_text(json.dumps(summary))
 
