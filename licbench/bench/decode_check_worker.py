@@ -18,7 +18,6 @@ the process itself fails only on a task it cannot read.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 import traceback
@@ -38,17 +37,16 @@ def _codec(spec: str, device: str, made: dict[tuple[str, str], Any]) -> Any:
 
 
 def _psnr_change(original: Any, run: Any, check: Any) -> float:
-    """PSNR(check) − PSNR(run) in dB, against the original; 0 where the two are equal."""
+    """PSNR(check) − PSNR(run) in dB against the original (PSNR RGB as the run measures it,
+    lossless at its 60 dB ceiling); 0 where the two decodes are equal."""
     import numpy as np
 
-    from licbench.metrics.psnr import psnr_rgb
+    from licbench.metrics import METRICS
 
     if np.array_equal(run, check):
         return 0.0
-    before, after = psnr_rgb(original, run), psnr_rgb(original, check)
-    if math.isinf(before):  # the run's decode was lossless: any difference is a drop
-        return -math.inf
-    return after - before
+    psnr = METRICS.get("psnr-rgb")
+    return psnr(original, check) - psnr(original, run)
 
 
 def _check(job: dict, setup: dict, max_pixels: int, made: dict) -> dict[str, Any]:

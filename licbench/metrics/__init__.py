@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from licbench.core.availability import Availability
 from licbench.metrics import lpips as _lpips
 from licbench.metrics import yuv10 as _yuv10
-from licbench.metrics.base import Metric
+from licbench.metrics.base import Metric, psnr_ceiling
 from licbench.metrics.ms_ssim import ms_ssim_rgb
 from licbench.metrics.psnr import psnr_rgb, psnr_y
 from licbench.registry import Registry
@@ -42,7 +42,9 @@ METRICS.register(
         "dB",
         "PSNR over R, G and B of the 8-bit images",
         psnr_rgb,
+        version="2",  # 2: at most 60 dB (lossless: inf before)
         label="PSNR RGB (dB)",
+        ceiling=psnr_ceiling(8),
     ),
 )
 METRICS.register(
@@ -65,6 +67,8 @@ METRICS.register(
         "dB",
         "PSNR of the BT.709 luma (0.2126 R + 0.7152 G + 0.0722 B) of the 8-bit RGB images",
         psnr_y,
+        version="2",  # 2: at most 60 dB (lossless: inf before)
+        ceiling=psnr_ceiling(8),
     ),
 )
 METRICS.register(

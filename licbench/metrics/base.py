@@ -32,6 +32,9 @@ class Metric:
     range: tuple[float, float] = (-math.inf, math.inf)
     #: what it looks at: "RGB", "Y (BT.709, 10-bit)", ... (so "PSNR" never hides which planes)
     colour_space: str = "RGB"
+    #: the most it can be: a PSNR's value for a reconstruction identical to (or closer than
+    #: this to) its original, declared finite (:func:`psnr_ceiling`) so no mean becomes inf
+    ceiling: float | None = None
 
     @property
     def display_label(self) -> str:
@@ -46,4 +49,21 @@ class Metric:
         return f"{self.name}@{self.version}"
 
     def __call__(self, original: np.ndarray, decoded: np.ndarray) -> float:
-        return float(self.compute(original, decoded))
+        value = float(self.compute(original, decoded))
+        if self.ceiling is not None and value > self.ceiling:  # (NaN stays NaN)
+            return self.ceiling
+        return value
+
+    def at_ceiling(self, value: float) -> bool:
+        """Whether ``value`` is the declared ceiling (a lossless or near-lossless point)."""
+        return self.ceiling is not None and value >= self.ceiling
+
+
+def psnr_ceiling(bits: int) -> float:
+    """The PSNR of a lossless reconstruction at ``bits`` per sample: 6·bits + 12 dB (60 dB at
+    8 bits, 72 at 10), libvmaf's convention (its ``psnr`` feature clips at ``6 * bpc + 12``).
+
+    Higher values (an identical image's infinity, or one value off by one in a large image,
+    over 100 dB) are clipped to it, so a near-lossless point cannot dominate a mean curve.
+    """
+    return 6.0 * bits + 12.0

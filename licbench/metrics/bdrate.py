@@ -301,7 +301,8 @@ def ms_ssim_to_db(value: float) -> float:
     """MS-SSIM in [0, 1] to decibels, ``-10 * log10(1 - value)``.
 
     The dB scale spreads out the region near 1 where modern codecs live, which is how MS-SSIM
-    RD curves are usually plotted and BD-rated. A value of exactly 1 maps to +inf.
+    RD curves are usually plotted and BD-rated. A value of exactly 1 (lossless) maps to the
+    declared ceiling, 60 dB (:data:`licbench.metrics.ms_ssim.DECIBELS_CEILING`), not +inf.
     """
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"MS-SSIM must lie in [0, 1] to convert to dB, got {value!r}")

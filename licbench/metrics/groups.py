@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 from licbench.metrics import jpeg_ai, jxl_metrics, vmaf
 from licbench.metrics.availability import Availability
-from licbench.metrics.base import Metric
+from licbench.metrics.base import Metric, psnr_ceiling
 
 Y10 = "Y (BT.709, 10-bit)"
 UNIT_INTERVAL = (0.0, 1.0)
@@ -63,7 +63,10 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
     planes = package_check(torch)
     filters = package_check(torch, ("cv2", "opencv-python-headless"))
 
-    def make(name, higher, unit, description, compute, value_range, colour, check, version="1"):
+    def make(
+        name, higher, unit, description, compute, value_range, colour, check, version="1",
+        ceiling=None,
+    ):  # fmt: skip
         return optional(
             name,
             higher,
@@ -74,6 +77,7 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             range=value_range,
             colour_space=colour,
             check=check,
+            ceiling=ceiling,
         )
 
     return [
@@ -143,7 +147,9 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             DECIBELS,
             Y10,
             hvs,
-            version="2",  # 2: vectorised DCT here, psnr-hvsm's CSF table (equal to ~1e-14)
+            # 2: vectorised DCT here, psnr-hvsm's CSF table (equal to ~1e-14); 3: at most 72 dB
+            version="3",
+            ceiling=psnr_ceiling(10),
         ),
         make(
             "fsim-rgb",
@@ -179,6 +185,8 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             DECIBELS,
             Y10,
             planes,
+            version="2",  # 2: at most 72 dB (lossless: inf before)
+            ceiling=psnr_ceiling(10),
         ),
         make(
             "psnr-u",
@@ -189,6 +197,8 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             DECIBELS,
             "U (BT.709, 10-bit)",
             planes,
+            version="2",  # 2: at most 72 dB (lossless: inf before)
+            ceiling=psnr_ceiling(10),
         ),
         make(
             "psnr-v",
@@ -199,6 +209,8 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             DECIBELS,
             "V (BT.709, 10-bit)",
             planes,
+            version="2",  # 2: at most 72 dB (lossless: inf before)
+            ceiling=psnr_ceiling(10),
         ),
         make(
             "psnr-yuv",
@@ -209,6 +221,8 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             DECIBELS,
             "YUV (BT.709, 10-bit)",
             planes,
+            version="2",  # 2: at most 72 dB (lossless: inf before)
+            ceiling=psnr_ceiling(10),
         ),
         make(
             "ssimulacra2",

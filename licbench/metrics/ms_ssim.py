@@ -38,8 +38,14 @@ def ms_ssim_rgb(original: np.ndarray, decoded: np.ndarray) -> float:
         return float(ms_ssim(to_tensor(original), to_tensor(decoded), data_range=255.0))
 
 
+#: MS-SSIM in dB at MS-SSIM = 1 (a lossless point): 60 dB, where 1 − MS-SSIM = 1e-6, the same
+#: ceiling as 8-bit PSNR (:func:`licbench.metrics.base.psnr_ceiling`)
+DECIBELS_CEILING = 60.0
+
+
 def to_decibels(ms_ssim_value: float) -> float:
-    """−10·log10(1 − MS-SSIM): the dB scale on which MS-SSIM curves are usually compared."""
+    """−10·log10(1 − MS-SSIM): the dB scale on which MS-SSIM curves are usually compared; at
+    most :data:`DECIBELS_CEILING` (a lossless point would be infinite)."""
     if math.isnan(ms_ssim_value):
         return math.nan
-    return math.inf if ms_ssim_value >= 1.0 else -10.0 * math.log10(1.0 - ms_ssim_value)
+    return min(DECIBELS_CEILING, -10.0 * math.log10(max(1.0 - ms_ssim_value, 1e-300)))

@@ -24,7 +24,7 @@ from licbench.reports.html import render_report
 from licbench.reports.plots import complexity_plot, rd_plot, strip_plot
 from licbench.reports.visual import visual_section
 from licbench.results import series as shown
-from licbench.results.build import BuiltRun, build_run
+from licbench.results.build import CEILING_CONVENTION, BuiltRun, build_run
 from licbench.results.curve import Curve
 from licbench.results.references import ReferenceCurve
 from licbench.results.summary import RunSummary
@@ -198,6 +198,8 @@ def write_outputs(
         "bootstrap_note": _bootstrap_note(summary),
         **_complexity_context(summary, list(manifest.metrics)),
         "decode_check": summary.decode_check,
+        "ceiling_convention": CEILING_CONVENTION,
+        "capped": summary.extra.get("capped") or {},
         "strip_plots": [
             {"metric": metric, "uri": strip_plot(per_codec, metric, summary.anchor)}
             for metric, per_codec in summary.bd_rate.per_image.items()

@@ -114,6 +114,37 @@ def image_notes(frame: pd.DataFrame) -> dict[str, list[str]]:
     return {name: found for name, found in sorted(notes.items()) if found}
 
 
+def capped_points(frame: pd.DataFrame, metrics: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per metric with a declared ceiling and any point on it: the ceiling, the convention and,
+    per codec, how many of its (image, quality) points sit there (lossless or nearly so)."""
+    from licbench.metrics import METRICS
+
+    capped: dict[str, dict[str, Any]] = {}
+    ok = frame[frame["error"] == ""] if not frame.empty else frame
+    for name in metrics:
+        metric = METRICS.get(name)
+        column = column_name(name)
+        if metric.ceiling is None or ok.empty or column not in ok:
+            continue
+        counts = ok[ok[column] >= metric.ceiling].groupby("codec").size()
+        if counts.empty:
+            continue
+        capped[name] = {
+            "ceiling": metric.ceiling,
+            "convention": CEILING_CONVENTION,
+            "codecs": {str(codec): int(n) for codec, n in counts.items()},
+        }
+    return capped
+
+
+#: how licbench makes lossless points finite (summary.json's ``capped``; the report says it)
+CEILING_CONVENTION = (
+    "a PSNR is at most 6·bitdepth + 12 dB (60 dB for 8-bit planes, 72 dB for 10-bit ones), "
+    "libvmaf's convention: a lossless point takes that value instead of infinity; MS-SSIM in dB "
+    "is at most 60 dB (1 − MS-SSIM = 1e-6)"
+)
+
+
 def _row(
     record: Record, dataset: str, name: str, notes: str, metrics: Sequence[str]
 ) -> dict[str, Any]:
@@ -437,6 +468,9 @@ def build_run(
     # what the input policy did (palette converted, first of N frames, ...) and what the dataset
     # could not list: RunSummary keeps unknown keys, so these travel as its extra sections
     summary.extra["notes"] = image_notes(frame)
+    capped = capped_points(frame, manifest.metrics)
+    if capped:
+        summary.extra["capped"] = capped
     summary.extra["skipped"] = [dict(item) for item in manifest.skipped]
     if references:
         summary.references = compare_references(

@@ -277,7 +277,7 @@ def test_ms_ssim_db_is_derived(method):
 def test_ms_ssim_to_db_values():
     assert ms_ssim_to_db(0.9) == pytest.approx(10.0)
     assert ms_ssim_to_db(0.99) == pytest.approx(20.0)
-    assert ms_ssim_to_db(1.0) == math.inf
+    assert ms_ssim_to_db(1.0) == 60.0  # lossless: the declared ceiling
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         ms_ssim_to_db(1.5)
 

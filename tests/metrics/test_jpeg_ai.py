@@ -88,8 +88,9 @@ def test_version_is_part_of_identity() -> None:
 
 
 def test_existing_psnr_y_untouched() -> None:
-    # JPEG AI's PSNR-Y is a new name; the 8-bit float luma PSNR keeps its definition and version
-    assert METRICS.get("psnr-y").identity == "psnr-y@1"
+    # JPEG AI's PSNR-Y is a new name; the 8-bit float luma PSNR keeps its definition (version 2:
+    # a lossless point is its 60 dB ceiling)
+    assert METRICS.get("psnr-y").identity == "psnr-y@2"
     assert METRICS.get("psnr-y").colour_space == "RGB"
 
 

@@ -50,7 +50,29 @@ def test_ms_ssim_is_bit_identical_to_compressai_bench(rgb_image):
 
 def test_metric_version_is_part_of_its_identity():
     assert METRICS.get("ms-ssim-rgb").identity == "ms-ssim-rgb@2"
-    assert METRICS.get("psnr-rgb").identity == "psnr-rgb@1"
+    assert METRICS.get("psnr-rgb").identity == "psnr-rgb@2"
+
+
+@pytest.mark.parametrize(
+    "name, ceiling",
+    [("psnr-rgb", 60.0), ("psnr-y", 60.0), ("psnr-y10", 72.0), ("psnr-u", 72.0),
+     ("psnr-v", 72.0), ("psnr-yuv", 72.0), ("psnr-hvs-y", 72.0)],
+)  # fmt: skip
+def test_a_lossless_psnr_is_the_declared_ceiling(name, ceiling, rgb_image):
+    """libvmaf's convention, 6·bitdepth + 12 dB: finite, so no mean curve becomes inf."""
+    from licbench.metrics import metric_availability
+
+    metric = METRICS.get(name)
+    if not metric_availability(name).ok:
+        pytest.skip(metric_availability(name).reason)
+    assert metric.ceiling == ceiling
+    assert metric(rgb_image, rgb_image) == ceiling and metric.at_ceiling(ceiling)
+    one_off = rgb_image.copy()
+    one_off[0, 0, 0] ^= 1  # one value off by one: over 100 dB raw, clipped to the ceiling
+    assert metric(rgb_image, one_off) <= ceiling
+    noise = np.random.default_rng(1).normal(0, 9, rgb_image.shape)
+    noisy = np.clip(rgb_image + noise, 0, 255).astype(np.uint8)
+    assert metric(rgb_image, noisy) < ceiling - 10  # an ordinary value is left alone
 
 
 def test_ms_ssim_is_nan_below_its_minimum_size():
@@ -61,6 +83,8 @@ def test_ms_ssim_is_nan_below_its_minimum_size():
 def test_decibels():
     assert to_decibels(0.99) == pytest.approx(20.0)
     assert to_decibels(0.9) == pytest.approx(10.0)
+    assert to_decibels(1.0) == 60.0  # lossless: the same ceiling as 8-bit PSNR, not inf
+    assert math.isnan(to_decibels(math.nan))
 
 
 def test_metrics_declare_direction():
