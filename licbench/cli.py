@@ -407,8 +407,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(line)
     if summary.references is not None:
         for reference, per_metric in summary.references.bd.items():
+            # the caveat the report gives these numbers: measured on other images
+            other = [w for w in summary.references.warnings if w.startswith(f"{reference} was")]
             for codec, value in per_metric.get("psnr-rgb", {}).items():
                 print(f"  BD-rate (PSNR) of {codec} against {reference} (published): {value:+.2f}%")
+            for warning in other:
+                print(f"    caveat: {warning}")
     if summary.target_bpp is not None:
         print(f"rate targets: {counts.get('target_probes', 0)} probe jobs computed")
         for codec, per_target in summary.target_bpp.codecs.items():

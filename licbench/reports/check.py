@@ -132,6 +132,7 @@ def compare(
             "registered; use one of the run's metrics, e.g. psnr-rgb or ms-ssim-rgb"
         )
     method = method or base.method
+    _same_dataset(base, cand)
     common = [c for c in base.codecs if c in cand.codecs]
     if not common:
         raise CheckUsageError(
@@ -150,7 +151,8 @@ def compare(
             )
         bd = compare_curves(b_curve, c_curve, metric, method)
         check.notes.extend(bd.warnings)
-        b_images, c_images = base.image_curves.get(codec), cand.image_curves.get(codec)
+        b_images = _by_content(base.image_curves.get(codec), base)
+        c_images = _by_content(cand.image_curves.get(codec), cand)
         interval = None
         if b_images and c_images:
             stats = per_image_bd(b_images, c_images, metric, method, bd.value)
@@ -213,6 +215,34 @@ def compare(
         only_in_baseline=[c for c in base.codecs if c not in cand.codecs],
         only_in_candidate=[c for c in cand.codecs if c not in base.codecs],
     )
+
+
+def _same_dataset(base: RunSummary, cand: RunSummary) -> None:
+    """Refuse (exit 2) two runs on different images: their curves are not comparable.
+
+    Images are identified by content (sha256), so a renamed file is the same image and two
+    different files under one name are not. Summaries written before runs recorded their
+    images are compared as before, by name.
+    """
+    before, after = base.image_sha256(), cand.image_sha256()
+    if before is None or after is None:
+        return
+    old, new = set(before.values()), set(after.values())
+    if old != new:
+        raise CheckUsageError(
+            f"different datasets: the baseline ({base.dataset}) has {len(old)} distinct images, "
+            f"the candidate ({cand.dataset}) {len(new)}, {len(old & new)} in common; compare "
+            "runs on the same images"
+        )
+
+
+def _by_content(curves: dict | None, summary: RunSummary) -> dict | None:
+    """Per-image curves keyed by the image's sha256 where the summary knows it (else by name),
+    so a baseline and a candidate pair the same picture whatever its file is called."""
+    names = summary.image_sha256()
+    if not curves or names is None:
+        return curves
+    return {names.get(name, name): curve for name, curve in curves.items()}
 
 
 def _gate_decode_check(check: CodecCheck, before: int | None, after: int | None) -> None:

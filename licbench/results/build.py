@@ -468,6 +468,12 @@ def build_run(
     # what the input policy did (palette converted, first of N frames, ...) and what the dataset
     # could not list: RunSummary keeps unknown keys, so these travel as its extra sections
     summary.extra["notes"] = image_notes(frame)
+    # what the run was measured on: check pairs images by these and refuses other datasets
+    summary.extra["dataset_identity"] = {
+        "name": manifest.dataset,
+        "images": len(manifest.images),
+        "sha256": {name: sha for name, sha in manifest.images},
+    }
     capped = capped_points(frame, manifest.metrics)
     if capped:
         summary.extra["capped"] = capped

@@ -387,6 +387,13 @@ class RunSummary:
     #: see :mod:`licbench.results.decode_check`
     decode_check: dict[str, Any] = field(default_factory=dict)
 
+    def image_sha256(self) -> dict[str, str] | None:
+        """Per image name, its sha256 (summary.json's ``dataset_identity``); None for a summary
+        written before runs recorded it."""
+        identity = self.extra.get("dataset_identity")
+        found = identity.get("sha256") if isinstance(identity, dict) else None
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else None
+
     def decode_check_failed(self, codec: str) -> int | None:
         """How many of ``codec``'s bitstreams failed the decode check (None: not checked)."""
         found = (self.decode_check.get("codecs") or {}).get(codec)
