@@ -395,8 +395,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             else ""
         )
     )
+    common = summary.extra.get("common_images") or {}
+    if common and common.get("images") != common.get("of"):
+        print(
+            f"  curves and BD-rates on the {common.get('images')} of {common.get('of')} images "
+            "every codec measured at every point"
+        )
+    incomplete = summary.incomplete()
     for codec, value in summary.bd_rate.get("psnr-rgb").items():
         line = f"  BD-rate (PSNR) of {codec} against {summary.anchor}: {value:+.2f}%"
+        for name in (codec, summary.anchor):
+            if name in incomplete:
+                line += f" [{name} incomplete: failed on {incomplete[name]['images']} image(s)]"
         stats = summary.bd_rate.statistics("psnr-rgb", codec)
         if stats is not None and stats.values:
             line += (

@@ -10,7 +10,8 @@ For every codec label present in both runs' summary.json:
 
 A codec fails when its BD-rate exceeds ``max_bd_rate`` or its largest bpp increase exceeds
 ``max_bpp_increase`` (both in percent), when its BD-rate cannot be computed (the gate never
-passes a codec it could not measure), or when more of its bitstreams failed ``--decode-check``
+passes a codec it could not measure), when it failed on more images than in the baseline,
+or when more of its bitstreams failed ``--decode-check``
 (another numeric setup decoded them to something else) in the candidate than in the baseline.
 Timings are never gated: they depend on the machine.
 Exit status of ``licbench check``: 0 pass, 1 regression, 2 usage error (missing files, no codec
@@ -199,6 +200,7 @@ def compare(
                 )
         else:
             check.notes.append("no quality setting in common: bpp at equal quality not compared")
+        _gate_failures(check, base.incomplete().get(codec), cand.incomplete().get(codec))
         _gate_decode_check(check, base.decode_check_failed(codec), cand.decode_check_failed(codec))
         check.passed = not check.failures
         checks.append(check)
@@ -243,6 +245,19 @@ def _by_content(curves: dict | None, summary: RunSummary) -> dict | None:
     if not curves or names is None:
         return curves
     return {names.get(name, name): curve for name, curve in curves.items()}
+
+
+def _gate_failures(check: CodecCheck, before: dict | None, after: dict | None) -> None:
+    """A codec that fails on more images than in the baseline regressed, whatever its curve
+    (which leaves those images out) says."""
+    failed_before = int((before or {}).get("images", 0))
+    failed_after = int((after or {}).get("images", 0))
+    if failed_after > failed_before:
+        names = ", ".join(after.get("failed_on", [])) if after else ""
+        check.failures.append(
+            f"failed on {failed_after} image(s), the baseline on {failed_before}"
+            + (f" ({names})" if names else "")
+        )
 
 
 def _gate_decode_check(check: CodecCheck, before: int | None, after: int | None) -> None:

@@ -200,6 +200,8 @@ def write_outputs(
         "decode_check": summary.decode_check,
         "ceiling_convention": CEILING_CONVENTION,
         "capped": summary.extra.get("capped") or {},
+        "incomplete": summary.incomplete(),
+        "common_images": summary.extra.get("common_images") or {"images": 0, "of": 0},
         "strip_plots": [
             {"metric": metric, "uri": strip_plot(per_codec, metric, summary.anchor)}
             for metric, per_codec in summary.bd_rate.per_image.items()

@@ -287,6 +287,14 @@ def estimate(inputs: ROIInputs, origin: dict[str, str] | None = None) -> dict[st
             continue
         entry: dict[str, Any] = {"codec": codec, "sources": {}}
         entry["warnings"] = bd.warnings_for(codec, metric)
+        for name in (codec, anchor):  # a codec that fails on some images cannot replace another
+            failed = summary.incomplete().get(name)
+            if failed:
+                entry["warnings"].append(
+                    f"{name} is incomplete: it failed on {failed['images']} image(s) of the run; "
+                    "the estimate covers only the images every codec decoded, and the images it "
+                    "failed on would have to stay in the old format"
+                )
         comparison = compare(summary.codecs[anchor], summary.codecs[codec], metric, method)
         stored = bd.value(metric, codec) if bd.anchor == anchor else None
         if stored is not None:

@@ -114,6 +114,38 @@ def image_notes(frame: pd.DataFrame) -> dict[str, list[str]]:
     return {name: found for name, found in sorted(notes.items()) if found}
 
 
+#: images named per incomplete codec in summary.json (the count is always complete)
+LISTED_IMAGES = 20
+
+
+def common_images(frame: pd.DataFrame, codecs: Sequence[str]) -> tuple[list[str], dict]:
+    """The images every codec measured at every one of its points (the common set), and per
+    codec the images it did not although another codec did (it is *incomplete*).
+
+    A codec that failed on its hardest image must not average its easy ones against the
+    anchor's all: mean curves and BD-rates are computed on the common set only. An image every
+    codec failed on (an unreadable file) counts against none; a codec with no successful image
+    at all has no curve and does not shrink the set for the others.
+    """
+    if frame.empty:
+        return [], {}
+    done = frame.groupby(["codec", "image"], sort=False)["error"].agg(lambda e: (e == "").all())
+    complete = {codec: set() for codec in codecs}
+    for (codec, image), ok in done.items():
+        if ok and codec in complete:
+            complete[codec].add(image)
+    images = list(dict.fromkeys(frame["image"]))
+    measured = [codec for codec in codecs if complete[codec]]
+    usable = [image for image in images if any(image in complete[c] for c in codecs)]
+    common = [image for image in usable if all(image in complete[c] for c in measured)]
+    incomplete = {
+        codec: [image for image in usable if image not in complete[codec]]
+        for codec in codecs
+        if any(image not in complete[codec] for image in usable)
+    }
+    return common, incomplete
+
+
 def capped_points(frame: pd.DataFrame, metrics: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per metric with a declared ceiling and any point on it: the ceiling, the convention and,
     per codec, how many of its (image, quality) points sit there (lossless or nearly so)."""
@@ -438,7 +470,13 @@ def build_run(
     found = [records[key] for key in dict.fromkeys(manifest.jobs) if key in records]
     frame = per_image_frame(found, manifest.dataset, manifest.names_by_sha(), manifest.metrics)
     descriptions = {label: info["description"] for label, info in manifest.codecs.items()}
-    curves = codec_curves(frame, descriptions, manifest.metrics)
+    common, incomplete = common_images(frame, list(descriptions))
+    # like with like: every codec's mean curve over the images every codec measured
+    curves = codec_curves(
+        frame[frame["image"].isin(common)] if not frame.empty else frame,
+        descriptions,
+        manifest.metrics,
+    )
     for label, curve in curves.items():
         curve.version = manifest.codecs[label]["version"]
     bd = bd_table(curves, manifest.anchor, manifest.metrics, manifest.method)
@@ -468,6 +506,13 @@ def build_run(
     # what the input policy did (palette converted, first of N frames, ...) and what the dataset
     # could not list: RunSummary keeps unknown keys, so these travel as its extra sections
     summary.extra["notes"] = image_notes(frame)
+    images = len(dict.fromkeys(frame["image"])) if not frame.empty else 0
+    summary.extra["common_images"] = {"images": len(common), "of": images}
+    if incomplete:
+        summary.extra["incomplete"] = {
+            codec: {"images": len(names), "failed_on": names[:LISTED_IMAGES]}
+            for codec, names in incomplete.items()
+        }
     # what the run was measured on: check pairs images by these and refuses other datasets
     summary.extra["dataset_identity"] = {
         "name": manifest.dataset,

@@ -387,6 +387,13 @@ class RunSummary:
     #: see :mod:`licbench.results.decode_check`
     decode_check: dict[str, Any] = field(default_factory=dict)
 
+    def incomplete(self) -> dict[str, dict[str, Any]]:
+        """Per codec that failed on images another codec measured: how many, and the first
+        names (summary.json's ``incomplete``); its curve leaves those images out, as every
+        codec's does (the common set)."""
+        found = self.extra.get("incomplete")
+        return {str(k): dict(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
     def image_sha256(self) -> dict[str, str] | None:
         """Per image name, its sha256 (summary.json's ``dataset_identity``); None for a summary
         written before runs recorded it."""
