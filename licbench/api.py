@@ -259,7 +259,7 @@ def run(
     with Store(store_path) as result_store:
         try:
             if spool:
-                spool.mkdir()
+                spool.mkdir(mode=0o700)  # decodes of a private dataset: this user's only
             # the environment is collected when the run is new or changed, and again when it
             # computes jobs: a re-run that computes nothing keeps where the results were made
             kept = not save_manifest(manifest, out_dir, collect_environment)
@@ -316,11 +316,12 @@ def _decode_check_setups(names: Sequence[str] | None) -> list:
         return []
     from licbench.core.numerics import SetupError, default_setups, parse_setup
 
-    names = [n for n in names if n.strip() and n.strip() != "auto"]
+    names = [n for n in names if n.strip() and n.strip().lower() != "auto"]
     try:
-        setups = [parse_setup(n) for n in names] if names else []
+        parsed = [parse_setup(n) for n in names]
     except SetupError as exc:
         raise UsageError(str(exc)) from exc
+    setups = list({s.name: s for s in parsed}.values())  # each once (sse41,SSE41: one)
     cuda = (
         _cuda_available()
         if (not setups or any(s.device != "cpu" or s.encode_device != "cpu" for s in setups))
@@ -334,12 +335,16 @@ def _decode_check_setups(names: Sequence[str] | None) -> list:
 
 
 def _cuda_available() -> bool:
-    """Whether torch sees a GPU; without an NVIDIA device node torch is not even imported."""
+    """Whether torch sees a GPU, asked in a subprocess: CUDA initialised in this process would
+    be unusable in the workers it forks. No NVIDIA device node: no question asked."""
     if not Path("/dev/nvidiactl").exists() and not shutil.which("nvidia-smi"):
         return False
-    import torch
+    import subprocess
+    import sys
 
-    return bool(torch.cuda.is_available())
+    probe = "import torch; print(torch.cuda.is_available())"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    return result.stdout.strip() == "True"
 
 
 def _visual_crops(manifest: RunManifest, jobs, store: Store, out_dir: Path) -> int:
@@ -406,16 +411,17 @@ def _complexity(
 
 def _decode_check(manifest, codecs, jobs, store, out_dir, setups, spool, max_pixels, workers):
     """Decode every float decoder's bitstream again under ``setups``; rows to the store, the
-    setups (with what their processes observed) to the manifest."""
-    from licbench.bench.decode_check import DecodeCheckError, check_run
+    setups (with what their processes observed) to the manifest. A check that cannot run is
+    said in the notes; the run's results stand."""
+    from licbench.bench.decode_check import check_run
 
     try:
         entry = check_run(
             manifest, codecs, jobs, store, setups, spool, max_pixels=max_pixels, parallel=workers
         )
-    except DecodeCheckError as exc:  # the check could not run: said, the run's results stand
-        _log.warning(str(exc))
-        entry = {**(manifest.decode_check or {}), "notes": [str(exc)]}
+    except Exception as exc:  # (KeyboardInterrupt is not one: it stops the run as always)
+        _log.warning(f"the decode check could not run: {type(exc).__name__}: {exc}")
+        entry = {**(manifest.decode_check or {}), "notes": [f"not checked: {exc}"]}
     if entry != manifest.decode_check:
         manifest.decode_check = entry
         manifest.save(out_dir)

@@ -59,10 +59,6 @@ NOT_FLOAT = (
 RUN_SETUP = NumericSetup("run", threads=1)
 
 
-class DecodeCheckError(RuntimeError):
-    """A check process that could not run at all (not a decode that failed: that is a row)."""
-
-
 def spooled(spool: str | Path, job_key: str) -> tuple[Path, Path]:
     """Where a job's bitstream and the run's decode of it are kept for the check."""
     folder = Path(spool)
@@ -82,18 +78,25 @@ def check_run(
 ) -> dict[str, Any]:
     """Check every finished job of a float decoder in every setup not yet stored; return the
     manifest's ``decode_check`` entry (setups with what their processes observed, threshold,
-    skipped codecs, notes)."""
-    entry: dict[str, Any] = dict(manifest.decode_check or {})
-    observed = {s["name"]: s.get("observed") for s in entry.get("setups", [])}
-    entry = {
+    skipped codecs, notes).
+
+    Only a decoder's outcome is stored (and counted); what keeps the check itself from running
+    (a job that cannot be encoded again, a check process that dies) is a note, never a failed
+    bitstream, and the next run tries again.
+    """
+    previous = {
+        s["name"]: s.get("observed") for s in (manifest.decode_check or {}).get("setups", [])
+    }
+    entry: dict[str, Any] = {
         "threshold_db": THRESHOLD_DB,
         "setups": [
-            {"name": s.name, "description": s.description, "observed": observed.get(s.name)}
+            {"name": s.name, "description": s.description, "observed": previous.get(s.name)}
             for s in setups
         ],
         "skipped": {c.label: NOT_FLOAT for c in codecs if not c.float_decoder},
-        "notes": list(entry.get("notes", [])),
+        "notes": [],
     }
+    notes: list[str] = entry["notes"]
     checked = {c.label for c in codecs if c.float_decoder}
     candidates = list({job.key: job for job in jobs if job.codec in checked}.values())
     records = store.get(job.key for job in candidates)
@@ -103,36 +106,48 @@ def check_run(
         setup.name: [job for job in candidates if (job.key, setup.name) not in done]
         for setup in setups
     }
-    if not any(todo.values()) or store.read_only:
+    if not any(todo.values()):
+        return {**entry, "notes": list((manifest.decode_check or {}).get("notes", []))}
+    if store.read_only:
+        notes.append(f"not checked: the store is read-only ({store.why_read_only})")
         return entry
     needed = list({job.key: job for pending in todo.values() for job in pending}.values())
     unspooled = [job for job in needed if not spooled(spool, job.key)[0].exists()]
     if unspooled:
-        rows, _ = _run_all([(RUN_SETUP, "reference", unspooled)], spool, max_pixels, 1)[0]
+        [(rows, _, failure)] = _run_all([(RUN_SETUP, "reference", unspooled)], spool, max_pixels, 1)
+        if failure:
+            notes.append(failure)
         for job in unspooled:
-            row = rows.get(job.key) or {}
+            row = rows.get(job.key) or {"error": "no result"}
             stored = records[job.key].bytes
             if row.get("error"):
-                entry["notes"].append(
-                    f"{job.describe()}: could not be encoded again for the check: {row['error']}"
-                )
+                notes.append(f"{job.describe()}: not checked, it could not be encoded again for "
+                              f"the check: {row['error']}")  # fmt: skip
             elif row.get("bytes") != stored:
-                entry["notes"].append(
-                    f"{job.describe()}: encoded again for the check, {row.get('bytes')} bytes "
-                    f"where the run stored {stored} (the encoder is not deterministic here); "
-                    "the check decoded the new bitstream"
+                notes.append(
+                    f"{job.describe()}: encoded again for the check (its job came from the "
+                    f"store or another machine), {row.get('bytes')} bytes where the run stored "
+                    f"{stored}: the encoder is not deterministic here; the new bitstream was "
+                    "checked"
                 )
-    tasks = [(setup, "check", todo[setup.name]) for setup in setups if todo[setup.name]]
-    for (setup, _, pending), (rows, seen) in zip(
+    ready = {job.key for job in needed if spooled(spool, job.key)[0].exists()}
+    tasks = [
+        (setup, "check", [job for job in todo[setup.name] if job.key in ready]) for setup in setups
+    ]
+    tasks = [task for task in tasks if task[2]]
+    for (setup, _, pending), (rows, seen, failure) in zip(
         tasks, _run_all(tasks, spool, max_pixels, parallel), strict=True
     ):
-        for item in entry["setups"]:
-            if item["name"] == setup.name:
-                item["observed"] = seen
+        if failure:
+            notes.append(failure)
+        if seen is not None:
+            for item in entry["setups"]:
+                if item["name"] == setup.name:
+                    item["observed"] = seen
         store.put_decode_checks(
-            (job.key, setup.name, rows.get(job.key) or {"decoded": False, "error": "no result"})
-            for job in pending
+            (job.key, setup.name, rows[job.key]) for job in pending if job.key in rows
         )
+    entry["notes"] = list(dict.fromkeys(notes))
     return entry
 
 
@@ -164,48 +179,56 @@ def _task(setup: NumericSetup, mode: str, jobs: Sequence[Job], spool, max_pixels
 
 def _run_all(
     tasks: Sequence[tuple[NumericSetup, str, Sequence[Job]]], spool, max_pixels: int, parallel
-) -> list[tuple[dict[str, dict], dict | None]]:
+) -> list[tuple[dict[str, dict], dict | None, str | None]]:
     """Run each task in its own fresh process, ``parallel`` processes at a time; per task its
-    rows by job key and what the process observed of its numerics.
+    rows by job key, what the process observed of its numerics, and why it failed (None).
 
     The processes share the cores (a two-thread setup beside a one-thread one on two cores), so
     their OpenMP threads wait passively: spinning threads that share a core slow each other
     several-fold, and the wait policy changes no result. Measured on two cores, the Kodak
     sample's check (sse41 and threads=2 side by side) took 12 s instead of 20 s one after the
-    other (``benchmarks/decode_check_cost.py``).
+    other (``benchmarks/decode_check_cost.py``). A process that dies (a decoder that crashes
+    on a desynchronised bitstream, say) fails its own task only; an interrupt stops them all.
     """
-    results: list[tuple[dict[str, dict], dict | None]] = [({}, None)] * len(tasks)
+    results: list[tuple[dict[str, dict], dict | None, str | None]] = [({}, None, None)] * len(tasks)
+    running: list[tuple[int, subprocess.Popen, Path, Any]] = []
     with tempfile.TemporaryDirectory(prefix="licbench-check-") as scratch:
-        pending = list(enumerate(tasks))
-        running: list[tuple[int, subprocess.Popen, Path, Any]] = []
-        while pending or running:
-            while pending and len(running) < max(1, parallel):
-                index, (setup, mode, jobs) = pending.pop(0)
-                task_file = Path(scratch) / f"task-{index}.json"
-                result_file = Path(scratch) / f"result-{index}.json"
-                task_file.write_text(json.dumps(_task(setup, mode, jobs, spool, max_pixels)))
-                log = open(Path(scratch) / f"log-{index}.txt", "w+")  # noqa: SIM115
-                command = [sys.executable, "-m", "licbench.bench.decode_check_worker"]
-                process = subprocess.Popen(
-                    [*command, str(task_file), str(result_file)],
-                    env={**setup.environment(), "OMP_WAIT_POLICY": "PASSIVE"},
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                running.append((index, process, result_file, log))
-            index, process, result_file, log = running.pop(0)
-            process.wait()
-            log.seek(0)
-            output = log.read()
-            log.close()
-            if process.returncode != 0 or not result_file.exists():
-                setup = tasks[index][0]
-                raise DecodeCheckError(
-                    f"the decode check's process for setup {setup.name} failed (exit "
-                    f"{process.returncode}): {output.strip()[-2000:]}"
-                )
-            data = json.loads(result_file.read_text())
-            results[index] = (data["rows"], data["observed"])
+        try:
+            pending = list(enumerate(tasks))
+            while pending or running:
+                while pending and len(running) < max(1, parallel):
+                    index, (setup, mode, jobs) = pending.pop(0)
+                    task_file = Path(scratch) / f"task-{index}.json"
+                    result_file = Path(scratch) / f"result-{index}.json"
+                    task_file.write_text(json.dumps(_task(setup, mode, jobs, spool, max_pixels)))
+                    log = open(Path(scratch) / f"log-{index}.txt", "w+")  # noqa: SIM115
+                    command = [sys.executable, "-m", "licbench.bench.decode_check_worker"]
+                    process = subprocess.Popen(
+                        [*command, str(task_file), str(result_file)],
+                        env={**setup.environment(), "OMP_WAIT_POLICY": "PASSIVE"},
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                    running.append((index, process, result_file, log))
+                index, process, result_file, log = running.pop(0)
+                process.wait()
+                log.seek(0)
+                output = log.read().strip()
+                log.close()
+                if process.returncode != 0 or not result_file.exists():
+                    results[index] = ({}, None, (
+                        f"the check's process for setup {tasks[index][0].name} failed (exit "
+                        f"{process.returncode}); its bitstreams are checked again next run: "
+                        f"{output[-1500:]}"
+                    ))  # fmt: skip
+                    continue
+                data = json.loads(result_file.read_text())
+                results[index] = (data["rows"], data["observed"], None)
+        finally:  # an interrupt (or an error here) leaves no check process running
+            for _, process, _, log in running:
+                process.kill()
+                process.wait()
+                log.close()
     return results
 
 

@@ -25,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 
-def _codec(spec: str, device: str, made: dict[tuple[str, str], Any]) -> Any:
+def _codec(spec: str, device: str | None, made: dict[tuple[str, str | None], Any]) -> Any:
+    """The run's codec, on ``device`` whatever its spec says (a run on a GPU is checked on the
+    CPU too); ``None``: as the spec says (the reference pass, the run's own setup)."""
     from licbench.codecs import CodecSpec, create_codec
 
     if (spec, device) not in made:
         parsed = CodecSpec.parse(spec)
-        if device != "cpu":
+        if device is not None:
             parsed = CodecSpec(parsed.name, {**dict(parsed.params), "device": device})
         made[spec, device] = create_codec(parsed)
     return made[spec, device]
@@ -101,9 +103,11 @@ def _reference(job: dict, max_pixels: int, made: dict) -> dict[str, Any]:
     try:
         ref = ImageRef(job["image"]["name"], Path(job["image"]["path"]), job["image"]["sha256"])
         original = load_image(ref, max_pixels).array
-        codec = _codec(job["codec"], "cpu", made)
+        codec = _codec(job["codec"], None, made)
         data = codec.encode(original, job["quality"])
-        keep_for_decode_check(str(Path(job["bits"]).parent), job["key"], data, codec.decode(data))
+        folder = str(Path(job["bits"]).parent)
+        if not keep_for_decode_check(folder, job["key"], data, codec.decode(data)):
+            return {"bytes": len(data), "error": f"cannot write into {folder}"}
         return {"bytes": len(data), "error": None}
     except Exception as exc:
         return {"bytes": None, "error": f"{type(exc).__name__}: {exc}"}

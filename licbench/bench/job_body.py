@@ -13,6 +13,7 @@ that these caches hit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -149,17 +150,31 @@ def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS, spool: str | None
     return record
 
 
-def keep_for_decode_check(spool: str, job_key: str, data: bytes, decoded: object) -> None:
+def keep_for_decode_check(spool: str, job_key: str, data: bytes, decoded: object) -> bool:
     """Write ``<job key>.bits`` and ``<job key>.npy`` into ``spool`` (the bitstream and this
-    run's own decode of it); nothing when the folder cannot be written (a remote worker): the
-    check then encodes again."""
+    run's own decode of it), each under a temporary name first so a full disk never leaves a
+    truncated file the check would decode; False when the folder cannot be written (a remote
+    worker): the check then encodes again."""
     import numpy as np
 
     from licbench.bench.decode_check import spooled
 
-    bits, pixels = spooled(spool, job_key)
+    written = []
     try:
-        np.save(pixels, decoded)
-        bits.write_bytes(data)  # last: a .bits file means its .npy is complete
+        for final, write in zip(
+            spooled(spool, job_key),
+            (lambda f: f.write(data), lambda f: np.save(f, decoded)),
+            strict=True,
+        ):
+            partial = final.with_name(final.name + ".partial")
+            written.append(partial)
+            with open(partial, "wb") as f:
+                write(f)
+        for partial in reversed(written):  # the decode first: a .bits file means both are there
+            os.replace(partial, partial.with_name(partial.name.removesuffix(".partial")))
+        return True
     except OSError:
-        return
+        for partial in written:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+        return False

@@ -19,8 +19,8 @@ from typing import Any
 from licbench.core.files import atomic_write
 
 MANIFEST_NAME = "run.json"
-#: the manifest format this licbench writes
-MANIFEST_FORMAT = 2
+#: the manifest format this licbench writes (3: ``decode_check``, which format 2 readers refuse)
+MANIFEST_FORMAT = 3
 
 
 @dataclass

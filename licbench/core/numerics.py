@@ -94,10 +94,12 @@ class NumericSetup:
         return f"{what}; {self.threads} {threads}"
 
     def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """``base`` (default: this process's) with this setup's variables, nothing inherited
-        that would cap the libraries otherwise."""
+        """``base`` (default: this process's) with this setup's variables. An instruction-set
+        setup replaces every inherited cap; the others keep the caller's (a run made under
+        ``ONEDNN_MAX_CPU_ISA=AVX2`` is checked with another thread count under it too), so
+        each setup varies one thing."""
         env = {k: v for k, v in (os.environ if base is None else base).items()}
-        for name in NUMERIC_VARIABLES:
+        for name in NUMERIC_VARIABLES if self.env else ("ONEDNN_VERBOSE",):
             env.pop(name, None)
         env.update(self.env)
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.threads)
@@ -117,7 +119,7 @@ def parse_setup(text: str, *, threads: int = 1) -> NumericSetup:
         count = name.partition("=")[2]
         if not count.isdigit() or int(count) < 1:
             raise SetupError(f"decode-check setup {text!r}: threads=N takes a positive integer")
-        return NumericSetup(name, threads=int(count))
+        return NumericSetup(f"threads={int(count)}", threads=int(count))
     if name in ("cuda", "cuda-encode"):
         device = "cuda"
         if name == "cuda":

@@ -161,12 +161,17 @@ def test_check_gates_on_more_failed_bitstreams(setup, checked, tmp_path):
     assert check.decode_check_failed == [2, 2] and failures == []
     fewer = json.loads(json.dumps(summary))
     fewer["decode_check"]["codecs"][codec]["failed"] = 1
+    fewer["decode_check"]["codecs"][codec]["per_setup"]["threads=2"]["failed"] = 1
     check, failures = gate(fewer)
     assert check.decode_check_failed == [1, 2] and not check.passed
     assert failures == [
-        "decode check: 2 bitstream(s) decode differently under another numeric setup, the "
-        "baseline 1"
+        "decode check: 2 bitstream(s) decode differently under setup threads=2, the baseline 1"
     ]
+    other = json.loads(json.dumps(fewer))  # measured under another setup: shown, not gated
+    per_setup = other["decode_check"]["codecs"][codec]["per_setup"]
+    per_setup["sse41"] = per_setup.pop("threads=2")
+    check, failures = gate(other)
+    assert failures == [] and any("not in both runs" in note for note in check.notes)
     check, failures = gate({k: v for k, v in summary.items() if k != "decode_check"})
     assert check.decode_check_failed == [None, 2] and failures == []
     assert any("the baseline did not run it" in note for note in check.notes)
@@ -191,3 +196,24 @@ def test_the_command_line_prints_a_line_per_codec(setup, tmp_path, monkeypatch, 
     out = capsys.readouterr().out
     assert f"decode check {setup['scaled']}: FAILED: 2 bitstreams × 1 setups (threads=2)" in out
     shutil.rmtree(tmp_path / "cli")
+
+
+def test_a_check_process_that_dies_is_a_note_and_is_retried(setup, tmp_path, monkeypatch):
+    """A check that cannot run never counts as a failed bitstream, and the next run retries."""
+    original = decode_check._task
+
+    def broken(setup_, mode, jobs, spool, max_pixels):
+        task = original(setup_, mode, jobs, spool, max_pixels)
+        return {**task, "jobs": None} if mode == "check" else task  # the worker crashes on it
+
+    monkeypatch.setattr(decode_check, "_task", broken)
+    result = _run(setup, tmp_path / "run", monkeypatch)
+    notes = result.summary.decode_check["notes"]
+    assert len(notes) == 1 and "process for setup threads=2 failed (exit 1)" in notes[0]
+    assert result.summary.decode_check["codecs"] == {}
+    with Store(tmp_path / "run.sqlite") as store:
+        assert store.get_decode_checks(_job_keys(tmp_path / "run")) == {}
+    monkeypatch.setattr(decode_check, "_task", original)
+    again = _run(setup, tmp_path / "run", monkeypatch)
+    assert again.summary.decode_check["notes"] == []
+    assert again.summary.decode_check_failed(setup["scaled"]) == 2

@@ -34,11 +34,12 @@ def test_defaults_vary_the_isa_and_the_thread_count() -> None:
     assert [s.name for s in default_setups(cuda=True)][-2:] == ["cuda", "cuda-encode"]
 
 
-def test_a_setup_replaces_inherited_caps() -> None:
+def test_each_setup_varies_one_thing_of_the_inherited_environment() -> None:
     inherited = {"PATH": "/bin", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
-    env = parse_setup("threads=2").environment(inherited)
-    assert env == {"PATH": "/bin", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
-    env = parse_setup("sse41").environment(inherited)
+    env = parse_setup("threads=02").environment({**inherited, "OMP_NUM_THREADS": "7"})
+    assert parse_setup("threads=02").name == "threads=2"
+    assert env == {**inherited, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}  # caps kept
+    env = parse_setup("sse41").environment(inherited)  # an ISA setup replaces the caps
     assert env["ONEDNN_MAX_CPU_ISA"] == "SSE41" and "MKL_ENABLE_INSTRUCTIONS" not in env
     assert "SSE4.1" in NumericSetup("sse41", ISA_ENV["sse41"]).description
 
