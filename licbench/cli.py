@@ -407,6 +407,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for name in (codec, summary.anchor):
             if name in incomplete:
                 line += f" [{name} incomplete: failed on {incomplete[name]['images']} image(s)]"
+        for warning in summary.bd_rate.warnings_for(codec, "psnr-rgb"):  # as the report says
+            line += f" [{warning.removeprefix(f'{codec} psnr-rgb: ')}]"
+        capped = (summary.extra.get("capped") or {}).get("psnr-rgb") or {}
+        for name in (codec, summary.anchor):
+            if capped.get("codecs", {}).get(name):
+                line += (
+                    f" [{name}: {capped['codecs'][name]} lossless point(s) at the "
+                    f"{capped['ceiling']:g} dB ceiling]"
+                )
         stats = summary.bd_rate.statistics("psnr-rgb", codec)
         if stats is not None and stats.values:
             line += (

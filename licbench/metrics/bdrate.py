@@ -171,9 +171,9 @@ def _mean_difference(
     fraction = (hi - lo) / union
     if fraction < min_overlap:
         warnings.warn(
-            f"the curves share only {fraction:.1%} of their combined {axis} range (minimum "
-            f"{min_overlap:.0%}); the BD value describes that part only. Pass min_overlap=0 to "
-            "silence this warning.",
+            f"the curves share only {fraction:.1%} of their combined {axis} range (below "
+            f"{min_overlap:.0%}): the BD value describes that shared part only, not the whole "
+            "curves",
             BDRateWarning,
             stacklevel=3,
         )

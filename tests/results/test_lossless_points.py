@@ -51,3 +51,19 @@ def test_a_flat_image_keeps_curves_and_bd_rates_finite(tmp_path):
     report = (tmp_path / "run" / "report.html").read_text()
     assert "6·bitdepth + 12 dB" in report and "psnr-rgb (60 dB): jpeg 3, webp 3" in report
     assert compare(tmp_path / "run", tmp_path / "run").passed
+
+
+def test_the_terminal_line_carries_the_caveats(tmp_path, capsys):
+    from licbench.cli import main
+
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(np.full((48, 64, 3), 128, np.uint8)).save(images / "flat.png")
+    Image.fromarray(synthetic_image(48, 64, 1)).save(images / "photo.png")
+    argv = ["run", "--dataset", f"folder:{images}", "--codecs", "jpeg", "webp", "--no-progress"]
+    argv += ["--qualities", "10,90", "--metrics", "psnr-rgb", "--out", str(tmp_path / "run")]
+    assert main([*argv, "--store", str(tmp_path / "store.sqlite"), "--workers", "1"]) == 0
+    line = [t for t in capsys.readouterr().out.splitlines() if "BD-rate (PSNR) of webp" in t][0]
+    assert "[jpeg: 2 lossless point(s) at the 60 dB ceiling]" in line  # flat: q10 and q90
+    assert "[webp: 1 lossless point(s) at the 60 dB ceiling]" in line  # flat at q90 only
+    assert "the BD value describes that shared part only" in line  # the report's caveat too
