@@ -22,6 +22,7 @@ out, with the reason.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,15 @@ class PerImageBD:
             return self.mean_curve, None
         raise ValueError(f"unknown BD-rate aggregate {name!r}; choose from {AGGREGATES}")
 
+    def left_out_by_reason(self) -> dict[str, int]:
+        """How many images were left out, per reason (the reasons without image-specific
+        numbers, so that a thousand images make a handful of lines)."""
+        counts: dict[str, int] = {}
+        for reason in self.left_out.values():
+            kind = re.sub(r"[-+]?\d[\d.,eE+-]*", "N", reason)
+            counts[kind] = counts.get(kind, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "mean_curve": self.mean_curve,
@@ -102,6 +112,7 @@ class PerImageBD:
             "win_share": self.win_share,
             "images": len(self.values),
             "left_out": self.left_out,
+            "left_out_by_reason": self.left_out_by_reason(),
             "interval": self.interval,
             "confidence": self.confidence,
             "resamples": self.resamples,
@@ -195,12 +206,54 @@ def per_image_bd(
             which = "the anchor" if image not in anchor else "this codec"
             result.left_out[image] = f"no successful job of {which} on this image"
             continue
-        bd = compare(anchor[image], test[image], metric, method)
+        pair = [pareto_front(curve, metric) for curve in (anchor[image], test[image])]
+        too_few = [n for n, c in zip(("the anchor", "this codec"), pair, strict=True) if c[1] < 2]
+        if too_few:
+            result.left_out[image] = (
+                f"{' and '.join(too_few)}: fewer than two rate-distortion-optimal points"
+            )
+            continue
+        bd = compare(pair[0][0], pair[1][0], metric, method)
         if bd.ok:
             result.values[image] = bd.value
         else:
             result.left_out[image] = bd.error or "; ".join(bd.warnings) or "no overlap"
     return summarise(result)
+
+
+def pareto_front(curve: Curve, metric: str) -> tuple[Curve, int]:
+    """The curve's rate-distortion-optimal points for ``metric`` (on its BD series), and how
+    many there are.
+
+    A point is kept when no other point has at most its rate and at least its quality (at a
+    repeated rate, the best quality): the points a user of that codec would choose. Small
+    images and close quality settings give non-monotonic or repeated-rate curves, which BD
+    interpolation refuses; their front is monotonic. The same rule is the one RD studies apply
+    to a codec's operating points (the lower convex hull is stricter; this keeps every point
+    that is not dominated).
+    """
+    from licbench.metrics.derived import bd_series
+    from licbench.results.series import higher_is_better
+
+    series = bd_series(metric)
+    rates, values = curve.results.get("bpp") or [], curve.results.get(series) or []
+    sign = 1.0 if higher_is_better(series) is not False else -1.0
+    points = [
+        (float(r), sign * float(v), i)
+        for i, (r, v) in enumerate(zip(rates, values, strict=False))
+        if r is not None and v is not None and math.isfinite(r) and math.isfinite(v)
+    ]
+    points.sort(key=lambda p: (p[0], -p[1]))  # by rate; at one rate the best first
+    kept: list[int] = []
+    best = -math.inf
+    for _, value, index in points:
+        if value > best:
+            kept.append(index)
+            best = value
+    if len(kept) == len(rates):
+        return curve, len(kept)
+    results = {k: [v[i] for i in kept] for k, v in curve.results.items() if len(v) == len(rates)}
+    return Curve(curve.name, curve.description, results, curve.version), len(kept)
 
 
 def summarise(result: PerImageBD) -> PerImageBD:

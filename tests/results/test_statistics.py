@@ -138,3 +138,30 @@ def test_an_images_mean_over_metrics_is_the_mean_of_its_bd_rates():
     assert "c" in both.left_out and "1 of the 2 metrics" in both.left_out["c"]
     assert both.mean == pytest.approx(-17.5) and both.win_share == 1.0
     assert both.mean_curve == -15.0 and both.mean_ci.low <= both.mean <= both.mean_ci.high
+
+
+def test_a_non_monotonic_image_curve_is_measured_on_its_optimal_points():
+    """Small images and close qualities give curves BD cannot interpolate (a point that costs
+    more and looks worse, a repeated rate); their rate-distortion-optimal points can be."""
+    from licbench.results.curve import Curve
+    from licbench.results.statistics import pareto_front, per_image_bd
+
+    anchor = Curve("a", results={"bpp": [0.5, 1.0, 2.0], "psnr-rgb": [30.0, 33.0, 36.0]})
+    bumpy = Curve(
+        "a",
+        results={
+            "bpp": [0.5, 0.7, 0.7, 1.0, 2.0],
+            "psnr-rgb": [31.0, 30.5, 32.0, 34.0, 37.0],  # 0.7 twice; (0.7, 30.5) dominated
+            "quality": [10, 20, 25, 30, 40],
+        },
+    )
+    front, kept = pareto_front(bumpy, "psnr-rgb")
+    assert kept == 4 and front.results["bpp"] == [0.5, 0.7, 1.0, 2.0]
+    assert front.results["quality"] == [10, 25, 30, 40]
+    stats = per_image_bd({"a": anchor}, {"a": bumpy}, "psnr-rgb")
+    assert stats.left_out == {} and stats.values["a"] < 0
+    flat = Curve("a", results={"bpp": [0.5, 1.0], "psnr-rgb": [40.0, 40.0]})
+    stats = per_image_bd({"a": anchor, "b": anchor}, {"a": flat, "b": flat}, "psnr-rgb")
+    assert stats.left_out_by_reason() == {
+        "this codec: fewer than two rate-distortion-optimal points": 2
+    }
