@@ -322,14 +322,9 @@ def _decode_check_setups(names: Sequence[str] | None) -> list:
     except SetupError as exc:
         raise UsageError(str(exc)) from exc
     setups = list({s.name: s for s in parsed}.values())  # each once (sse41,SSE41: one)
-    cuda = (
-        _cuda_available()
-        if (not setups or any(s.device != "cpu" or s.encode_device != "cpu" for s in setups))
-        else False
-    )
     if not setups:
-        return default_setups(run_threads=1, cuda=cuda)
-    if not cuda and any(s.device != "cpu" or s.encode_device != "cpu" for s in setups):
+        return default_setups(run_threads=1, cuda=_cuda_available())
+    if any(s.uses_gpu for s in setups) and not _cuda_available():
         raise UsageError("--decode-check cuda / cuda-encode: torch sees no CUDA device here")
     return setups
 

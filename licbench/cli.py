@@ -402,15 +402,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "every codec measured at every point"
         )
     incomplete = summary.incomplete()
+    capped = (summary.extra.get("capped") or {}).get("psnr-rgb") or {}
     for codec, value in summary.bd_rate.get("psnr-rgb").items():
         line = f"  BD-rate (PSNR) of {codec} against {summary.anchor}: {value:+.2f}%"
+        for warning in summary.bd_rate.warnings_for(codec, "psnr-rgb"):  # as the report says
+            line += f" [{warning.removeprefix(f'{codec} psnr-rgb: ')}]"
         for name in (codec, summary.anchor):
             if name in incomplete:
                 line += f" [{name} incomplete: failed on {incomplete[name]['images']} image(s)]"
-        for warning in summary.bd_rate.warnings_for(codec, "psnr-rgb"):  # as the report says
-            line += f" [{warning.removeprefix(f'{codec} psnr-rgb: ')}]"
-        capped = (summary.extra.get("capped") or {}).get("psnr-rgb") or {}
-        for name in (codec, summary.anchor):
             if capped.get("codecs", {}).get(name):
                 line += (
                     f" [{name}: {capped['codecs'][name]} lossless point(s) at the "

@@ -38,6 +38,15 @@ def _codec(spec: str, device: str | None, made: dict[tuple[str, str | None], Any
     return made[spec, device]
 
 
+def _original(job: dict, max_pixels: int) -> Any:
+    """The job's original image, read as the run's workers read it."""
+    from licbench.bench.images import load_image
+    from licbench.datasets import ImageRef
+
+    image = job["image"]
+    return load_image(ImageRef(image["name"], Path(image["path"]), image["sha256"]), max_pixels)
+
+
 def _psnr_change(original: Any, run: Any, check: Any) -> float:
     """PSNR(check) − PSNR(run) in dB against the original (PSNR RGB as the run measures it,
     lossless at its 60 dB ceiling); 0 where the two decodes are equal."""
@@ -54,16 +63,12 @@ def _psnr_change(original: Any, run: Any, check: Any) -> float:
 def _check(job: dict, setup: dict, max_pixels: int, made: dict) -> dict[str, Any]:
     import numpy as np
 
-    from licbench.bench.images import load_image
-    from licbench.datasets import ImageRef
-
     row: dict[str, Any] = {"decoded": False, "error": None}
     stage = "reading the run's decode"
     try:
         run = np.load(job["pixels"])
         stage = "reading the image"
-        ref = ImageRef(job["image"]["name"], Path(job["image"]["path"]), job["image"]["sha256"])
-        original = load_image(ref, max_pixels).array
+        original = _original(job, max_pixels).array
         start = time.perf_counter()
         if setup["encode_device"] != "cpu":
             stage = f"encoding on {setup['encode_device']}"
@@ -96,13 +101,10 @@ def _check(job: dict, setup: dict, max_pixels: int, made: dict) -> dict[str, Any
 
 def _reference(job: dict, max_pixels: int, made: dict) -> dict[str, Any]:
     """Encode and decode as a run's worker does; keep both for the check."""
-    from licbench.bench.images import load_image
     from licbench.bench.job_body import keep_for_decode_check
-    from licbench.datasets import ImageRef
 
     try:
-        ref = ImageRef(job["image"]["name"], Path(job["image"]["path"]), job["image"]["sha256"])
-        original = load_image(ref, max_pixels).array
+        original = _original(job, max_pixels).array
         codec = _codec(job["codec"], None, made)
         data = codec.encode(original, job["quality"])
         folder = str(Path(job["bits"]).parent)

@@ -358,18 +358,14 @@ class Store:
         for key, created, ok in rows:
             digest.update(f"{key}:{created!r}:{ok}\n".encode())
         if self._has_table("decode_checks"):  # a decode check added later changes the outputs
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                query = (
-                    "SELECT job_key, setup, created FROM decode_checks "
-                    f"WHERE job_key IN ({marks}) ORDER BY job_key, setup"
-                )
-                for key, setup, created in self._connection.execute(query, chunk):
-                    digest.update(f"check:{key}:{setup}:{created!r}\n".encode())
+            checks = self._select("job_key, setup, created", keys, table="decode_checks")
+            for key, setup, created in sorted(checks):
+                digest.update(f"check:{key}:{setup}:{created!r}\n".encode())
         return digest.hexdigest()
 
-    def _select(self, columns: str, job_keys: Iterable[str], where: str = "") -> list[tuple]:
+    def _select(
+        self, columns: str, job_keys: Iterable[str], where: str = "", table: str = "results"
+    ) -> list[tuple]:
         keys = list(job_keys)
         condition = f" AND {where}" if where else ""
         rows: list[tuple] = []
@@ -378,7 +374,7 @@ class Store:
             marks = ",".join("?" * len(chunk))
             rows.extend(
                 self._connection.execute(
-                    f"SELECT {columns} FROM results WHERE job_key IN ({marks}){condition}", chunk
+                    f"SELECT {columns} FROM {table} WHERE job_key IN ({marks}){condition}", chunk
                 )
             )
         return rows
@@ -425,15 +421,8 @@ class Store:
         """``{(job key, setup): result}`` of the stored decode checks of ``job_keys``."""
         if not self._has_table("decode_checks"):  # a read-only store of an older licbench
             return {}
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        keys = list(job_keys)
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT job_key, setup, result FROM decode_checks WHERE job_key IN ({marks})"
-            for key, setup, result in self._connection.execute(query, chunk):
-                found[key, setup] = json.loads(result)
-        return found
+        rows = self._select("job_key, setup, result", job_keys, table="decode_checks")
+        return {(key, setup): json.loads(result) for key, setup, result in rows}
 
     def _has_table(self, name: str) -> bool:
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"

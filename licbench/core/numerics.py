@@ -79,6 +79,10 @@ class NumericSetup:
     encode_device: str = "cpu"
 
     @property
+    def uses_gpu(self) -> bool:
+        return self.device != "cpu" or self.encode_device != "cpu"
+
+    @property
     def description(self) -> str:
         if self.encode_device != "cpu":
             return f"encoded on {self.encode_device}, decoded on the CPU ({self.threads} thread)"

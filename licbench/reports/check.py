@@ -133,7 +133,10 @@ def compare(
             "registered; use one of the run's metrics, e.g. psnr-rgb or ms-ssim-rgb"
         )
     method = method or base.method
-    _same_dataset(base, cand)
+    identities = base.image_sha256(), cand.image_sha256()
+    by_content = None not in identities  # summaries written before runs recorded their images
+    if by_content:
+        _same_dataset(base, cand, *identities)
     common = [c for c in base.codecs if c in cand.codecs]
     if not common:
         raise CheckUsageError(
@@ -153,8 +156,11 @@ def compare(
         bd = compare_curves(b_curve, c_curve, metric, method)
         check.notes.extend(bd.warnings)
         b_images, c_images = base.image_curves.get(codec), cand.image_curves.get(codec)
-        if base.image_sha256() is not None and cand.image_sha256() is not None:
-            b_images, c_images = _by_content(b_images, base), _by_content(c_images, cand)
+        if by_content:
+            b_images, c_images = (
+                _by_content(b_images, identities[0]),
+                _by_content(c_images, identities[1]),
+            )
         interval = None
         if b_images and c_images:
             stats = per_image_bd(b_images, c_images, metric, method, bd.value)
@@ -220,16 +226,16 @@ def compare(
     )
 
 
-def _same_dataset(base: RunSummary, cand: RunSummary) -> None:
-    """Refuse (exit 2) two runs on different images: their curves are not comparable.
+def _same_dataset(
+    base: RunSummary, cand: RunSummary, before: dict[str, str], after: dict[str, str]
+) -> None:
+    """Refuse (exit 2) two runs on different images (``before``/``after``: name → sha256):
+    their curves are not comparable.
 
-    Images are identified by content (sha256), so a renamed file is the same image and two
-    different files under one name are not. Summaries written before runs recorded their
-    images are compared as before, by name.
+    Images are identified by content, so a renamed file is the same image and two different
+    files under one name are not. (Summaries written before runs recorded their images are
+    compared as before, by name.)
     """
-    before, after = base.image_sha256(), cand.image_sha256()
-    if before is None or after is None:
-        return
     old, new = set(before.values()), set(after.values())
     if old != new:
         raise CheckUsageError(
@@ -239,11 +245,10 @@ def _same_dataset(base: RunSummary, cand: RunSummary) -> None:
         )
 
 
-def _by_content(curves: dict | None, summary: RunSummary) -> dict | None:
-    """Per-image curves keyed by the image's sha256 where the summary knows it (else by name),
-    so a baseline and a candidate pair the same picture whatever its file is called."""
-    names = summary.image_sha256()
-    if not curves or names is None:
+def _by_content(curves: dict | None, names: dict[str, str]) -> dict | None:
+    """Per-image curves keyed by the image's sha256 (``names``: name → sha256), so a baseline
+    and a candidate pair the same picture whatever its file is called."""
+    if not curves:
         return curves
     return {names.get(name, name): curve for name, curve in curves.items()}
 

@@ -506,7 +506,7 @@ def build_run(
     # what the input policy did (palette converted, first of N frames, ...) and what the dataset
     # could not list: RunSummary keeps unknown keys, so these travel as its extra sections
     summary.extra["notes"] = image_notes(frame)
-    images = len(dict.fromkeys(frame["image"])) if not frame.empty else 0
+    images = int(frame["image"].nunique()) if not frame.empty else 0
     summary.extra["common_images"] = {"images": len(common), "of": images}
     if incomplete:
         summary.extra["incomplete"] = {

@@ -114,7 +114,7 @@ def _loss_text(row: Mapping[str, Any]) -> str:
 
 
 def describe(codec: str, found: Mapping[str, Any]) -> str:
-    """One line for the terminal and the report: what the check found for ``codec``."""
+    """The terminal's line for ``codec``: what the check found."""
     setups = ", ".join(found.get("setups", []))
     verdict = "FAILED" if found.get("failed") else "ok"
     return (
