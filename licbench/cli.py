@@ -18,9 +18,12 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from licbench.core.text import one_line
+
+if TYPE_CHECKING:
+    from licbench.results.summary import RunSummary
 
 
 class _Parser(argparse.ArgumentParser):
@@ -317,6 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail a BD-rate only when the 95%% interval of the per-image mean lies above "
         "--max-bd-rate (a regression beyond what the images' spread explains)",
     )
+    check.add_argument(
+        "--per-group",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="gate each subfolder group of images too, with the same limits, and fail naming "
+        "the group that regressed (default: when both runs have the same groups; --per-group "
+        "demands it, --no-per-group turns it off)",
+    )
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     check.add_argument("--json", metavar="PATH", help="write the comparison as JSON here")
 
@@ -401,6 +412,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"  curves and BD-rates on the {common.get('images')} of {common.get('of')} images "
             "every codec measured at every point"
         )
+    for metric, found in summary.undefined().items():
+        print(
+            f"  {metric}: curves and BD-rates leave out the {found.get('images')} of "
+            f"{found.get('of')} images it is undefined for ({found.get('reason')}): "
+            + ", ".join(str(n) for n in found.get("names", []))
+            + (" ..." if len(found.get("names", [])) < (found.get("images") or 0) else "")
+        )
     incomplete = summary.incomplete()
     capped = (summary.extra.get("capped") or {}).get("psnr-rgb") or {}
     for codec, value in summary.bd_rate.get("psnr-rgb").items():
@@ -423,6 +441,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"{round(stats.win_share * len(stats.values))}/{len(stats.values)})"
             )
         print(line)
+    _print_groups(summary)
     if summary.references is not None:
         for reference, per_metric in summary.references.bd.items():
             # the caveat the report gives these numbers: measured on other images
@@ -450,6 +469,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"  decode check: {note}")
     print(f"report: {result.out / 'report.html'}")
     return 1 if result.all_failed else 0
+
+
+def _print_groups(summary: RunSummary) -> None:
+    """One line per group of images (subfolders): its PSNR BD-rates against the anchor and the
+    caveats the report's group table gives them."""
+    from licbench.results.groups import TOP_LEVEL
+
+    if not summary.groups:
+        return
+    print(f"  per group (BD-rate (PSNR) against {summary.anchor}; the report has every metric):")
+    for name, group in summary.groups.items():
+        values = group.bd_rate.get("psnr-rgb")
+        cells = ", ".join(
+            f"{codec} {value:+.2f}%" if math.isfinite(value) else f"{codec} n/a"
+            for codec, value in values.items()
+        )
+        shown = "(top level)" if name == TOP_LEVEL else name
+        line = f"    {shown} ({group.common_images} of {group.images} images): {cells or 'n/a'}"
+        for metric, count in group.undefined.items():
+            line += f" [{metric} undefined for {count}]"
+        for codec, count in group.incomplete.items():
+            line += f" [{codec} failed on {count}]"
+        print(line)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -522,6 +564,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             max_bd_rate=args.max_bd_rate,
             max_bpp_increase=args.max_bpp_increase,
             gate_on_interval=args.gate_on_interval,
+            per_group=args.per_group,
         )
     except check.CheckUsageError as exc:
         raise _Usage(str(exc)) from None

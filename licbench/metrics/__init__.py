@@ -10,6 +10,7 @@ from licbench.core.availability import Availability
 from licbench.metrics import lpips as _lpips
 from licbench.metrics import yuv10 as _yuv10
 from licbench.metrics.base import Metric, psnr_ceiling
+from licbench.metrics.ms_ssim import MIN_SIDE as MS_SSIM_MIN_SIDE
 from licbench.metrics.ms_ssim import ms_ssim_rgb
 from licbench.metrics.psnr import psnr_rgb, psnr_y
 from licbench.registry import Registry
@@ -57,6 +58,7 @@ METRICS.register(
         ms_ssim_rgb,
         version="2",  # 2: CompressAI's tensor layout (values moved by <= 1.8e-7)
         label="MS-SSIM RGB",
+        undefined=f"MS-SSIM needs at least {MS_SSIM_MIN_SIDE} px on the short side",
     ),
 )
 METRICS.register(

@@ -35,6 +35,9 @@ class Metric:
     #: the most it can be: a PSNR's value for a reconstruction identical to (or closer than
     #: this to) its original, declared finite (:func:`psnr_ceiling`) so no mean becomes inf
     ceiling: float | None = None
+    #: why it can have no value (NaN) for an image, e.g. too small for its filters: such an
+    #: image is left out of this metric's mean curves and BD-rates, counted with this reason
+    undefined: str = ""
 
     @property
     def display_label(self) -> str:

@@ -16,6 +16,14 @@ or when more of its bitstreams failed ``--decode-check``
 Timings are never gated: they depend on the machine.
 Exit status of ``licbench check``: 0 pass, 1 regression, 2 usage error (missing files, no codec
 in common, unknown metric).
+
+**Per group.** When both runs' images sit in the same subfolder groups (summary.json's
+``groups``: the same groups, each of the same images), every group is gated too, with the same
+limits: BD-rate of the group's mean curve, bpp at equal quality, the interval with
+``gate_on_interval``. A codec that regresses on one group only (screenshots) fails, naming the
+group, even when the whole set's average hides it. That is the default because a CI user who
+sorted images into groups asked where a codec wins; ``per_group=False`` turns it off, and
+``per_group=True`` demands it (exit 2 when the runs have no common groups to compare).
 """
 
 from __future__ import annotations
@@ -71,9 +79,29 @@ class CodecCheck:
     decode_check_failed: list[int | None] = field(default_factory=lambda: [None, None])
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: group → the same comparison on the group's images (empty: not gated per group)
+    groups: dict[str, GroupCheck] = field(default_factory=dict)
 
     def message(self) -> str:
         return "; ".join(self.failures) if self.failures else "ok"
+
+
+@dataclass
+class GroupCheck:
+    """One codec on one group of images: its group curves compared as the codec's are."""
+
+    group: str
+    images: int
+    passed: bool = True
+    bd_rate: float | None = None
+    bd_rate_error: str | None = None
+    bpp_changes: list[dict[str, float]] = field(default_factory=list)
+    max_bpp_increase: float | None = None
+    max_bpp_increase_quality: float | None = None
+    bd_rate_per_image_mean: float | None = None
+    bd_rate_interval: list[float] | None = None
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +117,9 @@ class CheckResult:
     codecs: list[CodecCheck]
     only_in_baseline: list[str]
     only_in_candidate: list[str]
+    #: the groups gated (empty: none) and why groups were not, where the runs have some
+    per_group: list[str] = field(default_factory=list)
+    group_notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -110,15 +141,18 @@ def compare(
     max_bpp_increase: float = DEFAULT_MAX_BPP_INCREASE,
     method: str | None = None,
     gate_on_interval: bool = False,
+    per_group: bool | None = None,
 ) -> CheckResult:
     """Compare two runs codec by codec; raises :class:`CheckUsageError` for exit status 2.
 
     With ``gate_on_interval`` a BD-rate fails only when the whole 95% interval of the per-image
     mean lies above ``max_bd_rate`` (its low end crosses it): a regression the images cannot
     explain as noise. Without per-image curves in both runs, the point value is gated.
+    ``per_group``: gate each group of images too; None (default) when both runs have the same
+    groups, True to demand it (usage error when they have not), False never.
     """
     from licbench.results.compare import compare as compare_curves  # (scipy: only when comparing)
-    from licbench.results.statistics import per_image_bd
+    from licbench.results.statistics import per_image_bd, subset
 
     for name, limit in (("max_bd_rate", max_bd_rate), ("max_bpp_increase", max_bpp_increase)):
         # no comparison with NaN is true, so a NaN limit would pass any regression
@@ -143,6 +177,8 @@ def compare(
             f"no codec in common: baseline has {sorted(base.codecs)}, "
             f"candidate has {sorted(cand.codecs)}"
         )
+    groups, group_notes = _paired_groups(base, cand, by_content, per_group)
+    limits = (metric, method, max_bd_rate, max_bpp_increase, gate_on_interval)
     checks = []
     for codec in common:
         b_curve, c_curve = base.codecs[codec], cand.codecs[codec]
@@ -161,54 +197,30 @@ def compare(
                 _by_content(b_images, identities[0]),
                 _by_content(c_images, identities[1]),
             )
-        interval = None
+        stats = None
         if b_images and c_images:
             stats = per_image_bd(b_images, c_images, metric, method, bd.value)
-            if stats.values:
-                check.bd_rate_per_image_mean = stats.mean
-            if stats.mean_ci.ok:
-                interval = stats.mean_ci
-                check.bd_rate_interval = interval.to_json()
         elif gate_on_interval:
             check.notes.append("no per-image curves in both runs: the point BD-rate is gated")
-        if not bd.ok:
-            check.bd_rate_error = bd.error or (
-                "; ".join(bd.warnings) or "no overlapping quality range"
-            )
-            check.failures.append(f"BD-rate ({metric}) cannot be computed: {check.bd_rate_error}")
-        else:
-            check.bd_rate = bd.value
-            if gate_on_interval and interval is not None:
-                if interval.low > max_bd_rate:
-                    check.failures.append(
-                        f"BD-rate ({metric}, {method}): the 95% interval of the per-image mean "
-                        f"{interval} lies above {max_bd_rate:+.3f}% allowed"
-                    )
-            elif bd.value > max_bd_rate:
-                check.failures.append(
-                    f"BD-rate ({metric}, {method}) {bd.value:+.3f}% > {max_bd_rate:+.3f}% allowed"
-                )
-        b_points, c_points = b_curve.bpp_by_quality(), c_curve.bpp_by_quality()
-        for quality in sorted(set(b_points) & set(c_points)):
-            before, after = b_points[quality], c_points[quality]
-            change = (after / before - 1.0) * 100.0 if before > 0 else math.inf
-            check.bpp_changes.append(
-                {"quality": quality, "baseline": before, "candidate": after, "change": change}
-            )
-        if check.bpp_changes:
-            worst = max(check.bpp_changes, key=lambda p: p["change"])
-            check.max_bpp_increase = worst["change"]
-            check.max_bpp_increase_quality = worst["quality"]
-            if worst["change"] > max_bpp_increase:
-                check.failures.append(
-                    f"bpp at quality {worst['quality']:g} grew {worst['change']:+.3f}% "
-                    f"({worst['baseline']:.5f} -> {worst['candidate']:.5f}) > "
-                    f"{max_bpp_increase:+.3f}% allowed"
-                )
-        else:
-            check.notes.append("no quality setting in common: bpp at equal quality not compared")
+        _gate_rate(check, bd, stats, b_curve, c_curve, limits)
         _gate_failures(check, base.incomplete().get(codec), cand.incomplete().get(codec))
         _gate_decode_check(check, base.decode_check, cand.decode_check)
+        for group, members in groups.items():
+            found = [run.groups[group].codecs.get(codec) for run in (base, cand)]
+            if found[0] is None or found[1] is None:
+                check.notes.append(f"group {group}: no curve in both runs, not compared")
+                continue
+            group_check = GroupCheck(group, len(members))
+            group_bd = compare_curves(found[0], found[1], metric, method)
+            group_check.notes.extend(group_bd.warnings)
+            group_stats = subset(stats, members, group_bd.value) if stats else None
+            if not any(c.has(curve) for c in found):  # e.g. MS-SSIM on thumbnails
+                group_check.notes.append(f"{metric} is undefined for every image of the group")
+            else:
+                _gate_rate(group_check, group_bd, group_stats, *found, limits)
+            group_check.passed = not group_check.failures
+            check.failures.extend(f"group {group}: {f}" for f in group_check.failures)
+            check.groups[group] = group_check
         check.passed = not check.failures
         checks.append(check)
     return CheckResult(
@@ -223,7 +235,101 @@ def compare(
         codecs=checks,
         only_in_baseline=[c for c in base.codecs if c not in cand.codecs],
         only_in_candidate=[c for c in cand.codecs if c not in base.codecs],
+        per_group=list(groups),
+        group_notes=group_notes,
     )
+
+
+def _gate_rate(
+    check: CodecCheck | GroupCheck,
+    bd: Any,
+    stats: Any,
+    b_curve: Any,
+    c_curve: Any,
+    limits: tuple[str, str, float, float, bool],
+) -> None:
+    """The BD-rate (``bd``, with the per-image ``stats`` for its interval) and the bpp at equal
+    quality of ``c_curve`` against ``b_curve``, gated by ``limits`` (metric, method, largest
+    BD-rate, largest bpp increase, gate on the interval); what fails goes to ``check``."""
+    metric, method, max_bd_rate, max_bpp_increase, gate_on_interval = limits
+    interval = None
+    if stats is not None:
+        if stats.values:
+            check.bd_rate_per_image_mean = stats.mean
+        if stats.mean_ci.ok:
+            interval = stats.mean_ci
+            check.bd_rate_interval = interval.to_json()
+    if not bd.ok:
+        check.bd_rate_error = bd.error or ("; ".join(bd.warnings) or "no overlapping quality range")
+        check.failures.append(f"BD-rate ({metric}) cannot be computed: {check.bd_rate_error}")
+    else:
+        check.bd_rate = bd.value
+        if gate_on_interval and interval is not None:
+            if interval.low > max_bd_rate:
+                check.failures.append(
+                    f"BD-rate ({metric}, {method}): the 95% interval of the per-image mean "
+                    f"{interval} lies above {max_bd_rate:+.3f}% allowed"
+                )
+        elif bd.value > max_bd_rate:
+            check.failures.append(
+                f"BD-rate ({metric}, {method}) {bd.value:+.3f}% > {max_bd_rate:+.3f}% allowed"
+            )
+    b_points, c_points = b_curve.bpp_by_quality(), c_curve.bpp_by_quality()
+    for quality in sorted(set(b_points) & set(c_points)):
+        before, after = b_points[quality], c_points[quality]
+        change = (after / before - 1.0) * 100.0 if before > 0 else math.inf
+        check.bpp_changes.append(
+            {"quality": quality, "baseline": before, "candidate": after, "change": change}
+        )
+    if check.bpp_changes:
+        worst = max(check.bpp_changes, key=lambda p: p["change"])
+        check.max_bpp_increase = worst["change"]
+        check.max_bpp_increase_quality = worst["quality"]
+        if worst["change"] > max_bpp_increase:
+            check.failures.append(
+                f"bpp at quality {worst['quality']:g} grew {worst['change']:+.3f}% "
+                f"({worst['baseline']:.5f} -> {worst['candidate']:.5f}) > "
+                f"{max_bpp_increase:+.3f}% allowed"
+            )
+    else:
+        check.notes.append("no quality setting in common: bpp at equal quality not compared")
+
+
+def _paired_groups(
+    base: RunSummary, cand: RunSummary, by_content: bool, wanted: bool | None
+) -> tuple[dict[str, set[str]], list[str]]:
+    """The groups to gate, each with its images as the per-image statistics key them (sha256
+    when both runs recorded their images, else names), and why groups are not gated.
+
+    Groups are gated when both runs have the same groups of the same images: a group whose
+    images moved between folders is another group. ``wanted`` None: that is the default;
+    True: anything else is a usage error; False: never.
+    """
+    from licbench.results.groups import group_of
+
+    if wanted is False or not (base.groups or cand.groups or wanted):
+        return {}, []
+    members: list[dict[str, set[str]]] = []
+    for run in (base, cand):
+        names = run.image_sha256() if by_content else None
+        keys = names or {n: n for per in run.image_curves.values() for n in per}
+        found: dict[str, set[str]] = {group: set() for group in run.groups}
+        for name, key in keys.items():
+            found.setdefault(group_of(name), set()).add(key)
+        members.append({g: found[g] for g in run.groups})
+    if members[0] and members[0] == members[1]:
+        return members[0], []
+    if not members[0] or not members[1]:
+        which = "neither run has" if not (members[0] or members[1]) else "only one run has"
+        why = f"not gated per group: {which} groups of images (subfolders)"
+    else:
+        differ = sorted(
+            g for g in set(members[0]) | set(members[1]) if members[0].get(g) != members[1].get(g)
+        )
+        why = f"not gated per group: the runs' groups differ ({', '.join(differ)})"
+    if wanted:
+        raise CheckUsageError(why.replace("not gated per group: ", "cannot gate per group: "))
+    return {}, [why]
 
 
 def _same_dataset(
@@ -337,10 +443,34 @@ def format_table(result: CheckResult) -> str:
         lines.append(f"{codec:<24} only in the baseline: not compared")
     for codec in result.only_in_candidate:
         lines.append(f"{codec:<24} only in the candidate: not compared")
+    lines.extend(_group_lines(result))
     failed = sum(not c.passed for c in result.codecs)
     verdict = "PASS" if result.passed else f"FAIL ({failed} of {len(result.codecs)} codecs)"
     lines.append(verdict)
     return "\n".join(terminal_safe(line) for line in lines)
+
+
+def _group_lines(result: CheckResult) -> list[str]:
+    """The per-group part of the table (nothing when groups were not gated), and why groups
+    were not gated."""
+    lines = [f"groups: {note}" for note in result.group_notes]
+    if not result.per_group:
+        return lines
+    header = (
+        f"{'group':<16} {'codec':<20} {'images':>6} {'BD-rate %':>10} {'max bpp chg%':>12}  status"
+    )
+    lines += ["per group (same limits):", header, "-" * len(header)]
+    for group in result.per_group:
+        for check in result.codecs:
+            found = check.groups.get(group)
+            if found is None:
+                continue
+            status = "PASS" if found.passed else "FAIL: " + "; ".join(found.failures)
+            lines.append(
+                f"{group:<16} {check.codec:<20} {found.images:>6} {_fmt(found.bd_rate):>10} "
+                f"{_fmt(found.max_bpp_increase):>12}  {status}"
+            )
+    return lines
 
 
 def junit_xml(result: CheckResult) -> str:
@@ -381,6 +511,12 @@ def junit_xml(result: CheckResult) -> str:
                 for p in check.bpp_changes
             ),
             *check.notes,
+            *(
+                f"group {group} ({found.images} images): BD-rate {_fmt(found.bd_rate)}%, max bpp "
+                f"change {_fmt(found.max_bpp_increase)}%"
+                + ("" if found.passed else " FAIL: " + "; ".join(found.failures))
+                for group, found in check.groups.items()
+            ),
         ]
         if not check.passed:
             failure = ET.SubElement(
@@ -408,6 +544,7 @@ __all__ = [
     "CheckResult",
     "CheckUsageError",
     "CodecCheck",
+    "GroupCheck",
     "compare",
     "format_table",
     "junit_xml",

@@ -202,6 +202,8 @@ def write_outputs(
         "capped": summary.extra.get("capped") or {},
         "incomplete": summary.incomplete(),
         "common_images": summary.extra.get("common_images") or {"images": 0, "of": 0},
+        "undefined": summary.undefined(),
+        "groups": summary.groups,
         "strip_plots": [
             {"metric": metric, "uri": strip_plot(per_codec, metric, summary.anchor)}
             for metric, per_codec in summary.bd_rate.per_image.items()

@@ -2,8 +2,9 @@
 
 The per-codec curves are CompressAI's results format, each point the arithmetic mean over the
 images at one quality, ordered by rate, so CompressAI's plot tool and the published anchor files
-work with ours unchanged. Derived series (MS-SSIM in dB) are computed from each point's mean of
-their source metric, as the field does.
+work with ours unchanged (:mod:`licbench.results.means`, shared with the per-group results of
+:mod:`licbench.results.groups`). Derived series (MS-SSIM in dB) are computed from each point's
+mean of their source metric, as the field does.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ import pandas as pd
 from licbench.bench.jobs import format_quality
 from licbench.bench.manifest import RunManifest
 from licbench.bench.store import Record
-from licbench.metrics import JPEG_AI_HEADLINE, column_name
-from licbench.metrics.derived import derived_from, series_names
+from licbench.metrics import column_name
+from licbench.metrics.derived import derived_from
 from licbench.results import statistics
-from licbench.results.compare import compare
 from licbench.results.curve import Curve
 from licbench.results.decode_check import decode_check_section
+from licbench.results.groups import group_sections
+from licbench.results.means import (
+    HEADLINE_GROUPS,
+    bd_table,
+    codec_curves,
+    undefined_everywhere,
+)
 from licbench.results.references import ReferenceCurve, compare_references
 from licbench.results.summary import (
     BDTable,
@@ -146,6 +153,41 @@ def common_images(frame: pd.DataFrame, codecs: Sequence[str]) -> tuple[list[str]
     return common, incomplete
 
 
+def undefined_images(frame: pd.DataFrame, metrics: Sequence[str]) -> dict[str, list[str]]:
+    """Per metric undefined for any image: those images, in the table's order.
+
+    Undefined means a successful job whose value of the metric is NaN (MS-SSIM on an image
+    under 161 px): the image is left out of that metric's mean curves for every codec alike, so
+    they stay like for like, and the other metrics keep it. A failed job is not this: it makes
+    its codec incomplete (:func:`common_images`).
+    """
+    undefined: dict[str, list[str]] = {}
+    if frame.empty:
+        return undefined
+    ok = frame[frame["error"] == ""]
+    for metric in metrics:
+        column = column_name(metric)
+        if column in ok:
+            names = list(dict.fromkeys(ok.loc[ok[column].isna(), "image"]))
+            if names:
+                undefined[metric] = names
+    return undefined
+
+
+def undefined_section(undefined: Mapping[str, Sequence[str]], of: int) -> dict[str, Any]:
+    """summary.json's ``undefined``: per metric, how many of the ``of`` images it is undefined
+    for, the first names (the count is complete; bd_per_image.csv names each) and why."""
+    return {
+        metric: {
+            "images": len(names),
+            "of": of,
+            "names": list(names[:LISTED_IMAGES]),
+            "reason": statistics.undefined_reason(metric),
+        }
+        for metric, names in undefined.items()
+    }
+
+
 def capped_points(frame: pd.DataFrame, metrics: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per metric with a declared ceiling and any point on it: the ceiling, the convention and,
     per codec, how many of its (image, quality) points sit there (lossless or nearly so)."""
@@ -201,69 +243,6 @@ def _row(
     return row
 
 
-def codec_curves(
-    frame: pd.DataFrame, descriptions: dict[str, str], metrics: Sequence[str]
-) -> dict[str, Curve]:
-    """Per codec, its curve: means over images at each quality, by rate."""
-    curves: dict[str, Curve] = {}
-    ok = frame[frame["error"] == ""] if not frame.empty else frame
-    for codec in descriptions:
-        rows = ok[ok["codec"] == codec] if not ok.empty else ok
-        results: dict[str, list[Any]] = {"bpp": []}
-        for name in series_names(list(metrics)):
-            results[name] = []
-        results.update({"encoding_time": [], "decoding_time": [], "quality": [], "images": []})
-        if not rows.empty:
-            means = rows.groupby("quality").agg(
-                bpp=("bpp", "mean"),
-                encode_s=("encode_s", "mean"),
-                decode_s=("decode_s", "mean"),
-                images=("image", "count"),
-                **{column_name(m): (column_name(m), "mean") for m in metrics},
-            )
-            means = means.sort_values("bpp")
-            for quality, point in means.iterrows():
-                results["bpp"].append(float(point["bpp"]))
-                for metric in metrics:
-                    value = float(point[column_name(metric)])
-                    results[metric].append(value)
-                    for series in derived_from(metric):
-                        results[series.name].append(series(value))
-                results["encoding_time"].append(float(point["encode_s"]))
-                results["decoding_time"].append(float(point["decode_s"]))
-                results["quality"].append(float(quality))
-                results["images"].append(int(point["images"]))
-        curves[codec] = Curve(codec, descriptions[codec], results)
-    return curves
-
-
-def bd_table(
-    curves: Mapping[str, Curve], anchor: str, metrics: Sequence[str], method: str = "pchip"
-) -> BDTable:
-    """BD-rate (%) of every codec against the anchor, per metric; NaN where none can be had.
-
-    Every warning and error is kept, prefixed by codec and metric, so the report can say why a
-    number is missing or fragile.
-    """
-    table = BDTable(anchor, method)
-    for metric in metrics:
-        table.values[metric] = {}
-        for codec, curve in curves.items():
-            if codec == anchor or anchor not in curves:
-                continue
-            result = compare(curves[anchor], curve, metric, method)
-            table.warnings.extend(f"{codec} {metric}: {m}" for m in result.messages())
-            table.values[metric][codec] = result.value
-    for name, members in HEADLINE_GROUPS.items():
-        if set(members) <= set(metrics):
-            table.aggregates[name] = {
-                codec: _mean_or_nan([table.values[m].get(codec) for m in members])
-                for codec in curves
-                if codec != anchor and anchor in curves
-            }
-    return table
-
-
 def per_image_table(
     image_curves: Mapping[str, Mapping[str, Curve]],
     bd: BDTable,
@@ -301,17 +280,6 @@ def per_image_table(
 
 def _or_nan(value: float | None) -> float:
     return math.nan if value is None else value
-
-
-#: groups whose mean BD-rate is a headline figure, with the metrics averaged
-HEADLINE_GROUPS = {"jpeg-ai": JPEG_AI_HEADLINE}
-
-
-def _mean_or_nan(values: Sequence[float | None]) -> float:
-    """The mean when every value is a number (a mean over fewer metrics would mislead)."""
-    if any(v is None or math.isnan(v) for v in values):
-        return math.nan
-    return sum(values) / len(values)  # type: ignore[arg-type]
 
 
 def _median_iqr(values: Sequence[float | None]) -> tuple[float, float]:
@@ -471,15 +439,24 @@ def build_run(
     frame = per_image_frame(found, manifest.dataset, manifest.names_by_sha(), manifest.metrics)
     descriptions = {label: info["description"] for label, info in manifest.codecs.items()}
     common, incomplete = common_images(frame, list(descriptions))
-    # like with like: every codec's mean curve over the images every codec measured
+    undefined = undefined_images(frame, manifest.metrics)
+    # like with like: every codec's mean curve over the images every codec measured (each
+    # metric's less the images it is undefined for)
     curves = codec_curves(
         frame[frame["image"].isin(common)] if not frame.empty else frame,
         descriptions,
         manifest.metrics,
+        undefined,
     )
     for label, curve in curves.items():
         curve.version = manifest.codecs[label]["version"]
-    bd = bd_table(curves, manifest.anchor, manifest.metrics, manifest.method)
+    bd = bd_table(
+        curves,
+        manifest.anchor,
+        manifest.metrics,
+        manifest.method,
+        undefined_everywhere(undefined, common),
+    )
     image_curves = statistics.image_curves(frame, manifest.metrics)
     bd.headline = manifest.bd_aggregate
     bd.per_image = per_image_table(
@@ -519,6 +496,11 @@ def build_run(
         "images": len(manifest.images),
         "sha256": {name: sha for name, sha in manifest.images},
     }
+    if undefined:
+        summary.extra["undefined"] = undefined_section(undefined, images)
+    summary.groups = group_sections(
+        frame, common, incomplete, undefined, manifest.anchor, manifest.metrics, bd
+    )
     capped = capped_points(frame, manifest.metrics)
     if capped:
         summary.extra["capped"] = capped
@@ -559,4 +541,5 @@ __all__ = [
     "needs_gpu",
     "per_image_frame",
     "target_section",
+    "undefined_images",
 ]

@@ -16,7 +16,8 @@ few images for its jackknife) the percentile interval is given and the method sa
 resampling is seeded, so the same run gives the same interval.
 
 Images whose curves do not overlap (no BD-rate can be computed) are counted, named and left
-out, with the reason.
+out, with the reason. So are images a metric is undefined for (a NaN value in a successful job:
+MS-SSIM on an image under 161 px), on either curve: the metric's declared reason is given.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,10 +96,15 @@ class PerImageBD:
 
     def left_out_by_reason(self) -> dict[str, int]:
         """How many images were left out, per reason (the reasons without image-specific
-        numbers, so that a thousand images make a handful of lines)."""
+        numbers, so that a thousand images make a handful of lines; a metric's declared
+        undefined reason is the same for every image and is kept as it is)."""
         counts: dict[str, int] = {}
         for reason in self.left_out.values():
-            kind = re.sub(r"[-+]?\d[\d.,eE+-]*", "N", reason)
+            kind = (
+                reason
+                if reason.startswith(UNDEFINED_PREFIX)
+                else re.sub(r"[-+]?\d[\d.,eE+-]*", "N", reason)
+            )
             counts[kind] = counts.get(kind, 0) + 1
         return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
@@ -186,6 +192,39 @@ def bootstrap_interval(
     return Interval(), "percentile"
 
 
+#: how the reason of an image left out because the metric is undefined for it starts
+UNDEFINED_PREFIX = "undefined for this image: "
+
+
+def undefined_reason(metric: str) -> str:
+    """Why ``metric`` (or the metric a derived series comes from) can have no value for an
+    image: its declaration (:attr:`licbench.metrics.base.Metric.undefined`), else a generic
+    sentence. NaN in a successful job is what "undefined" means, for every metric."""
+    from licbench.metrics import METRICS
+    from licbench.metrics.derived import transform_of
+
+    derived = transform_of(metric)
+    source = derived[0] if derived else metric
+    declared = METRICS.get(source).undefined if source in METRICS else ""
+    return declared or f"{source} has no value (NaN) for this image"
+
+
+def is_undefined(curve: Curve, metric: str) -> bool:
+    """Whether ``metric`` has no value at one of the curve's measured points (NaN where the
+    rate is a number): the metric is undefined for that image."""
+    from licbench.metrics.derived import transform_of
+
+    derived = transform_of(metric)
+    values = curve.values(derived[0] if derived else metric)
+    if values is None:
+        return False
+    rates = curve.results.get("bpp") or []
+    return any(
+        r is not None and math.isfinite(float(r)) and math.isnan(v)
+        for r, v in zip(rates, values, strict=False)
+    )
+
+
 def per_image_bd(
     anchor: Mapping[str, Curve],
     test: Mapping[str, Curve],
@@ -205,6 +244,9 @@ def per_image_bd(
         if image not in anchor or image not in test:
             which = "the anchor" if image not in anchor else "this codec"
             result.left_out[image] = f"no successful job of {which} on this image"
+            continue
+        if is_undefined(anchor[image], metric) or is_undefined(test[image], metric):
+            result.left_out[image] = UNDEFINED_PREFIX + undefined_reason(metric)
             continue
         pair = [pareto_front(curve, metric) for curve in (anchor[image], test[image])]
         too_few = [n for n, c in zip(("the anchor", "this codec"), pair, strict=True) if c[1] < 2]
@@ -276,6 +318,20 @@ def summarise(result: PerImageBD) -> PerImageBD:
     return result
 
 
+def subset(stats: PerImageBD, images: Collection[str], mean_curve: float) -> PerImageBD:
+    """``stats`` on ``images`` only (a group of the run's images), aggregated again with the
+    same bootstrap; ``mean_curve`` is the group's own mean-curve BD-rate. No per-image BD-rate
+    is computed again."""
+    result = PerImageBD(
+        values={k: v for k, v in stats.values.items() if k in images},
+        left_out={k: v for k, v in stats.left_out.items() if k in images},
+        mean_curve=mean_curve,
+        resamples=stats.resamples,
+        seed=stats.seed,
+    )
+    return summarise(result)
+
+
 def mean_over_metrics(parts: Sequence[PerImageBD], mean_curve: float = math.nan) -> PerImageBD:
     """Per image, the mean of its BD-rates over several metrics (JPEG AI's headline), and the
     aggregates of those means; an image missing from any metric is left out, named."""
@@ -321,8 +377,12 @@ __all__ = [
     "Interval",
     "PerImageBD",
     "bootstrap_interval",
+    "UNDEFINED_PREFIX",
     "image_curves",
+    "is_undefined",
     "mean_over_metrics",
     "per_image_bd",
+    "subset",
     "summarise",
+    "undefined_reason",
 ]

@@ -345,6 +345,61 @@ class TargetSection:
         )
 
 
+@dataclass
+class GroupSummary:
+    """One group of a run's images (a subfolder, :mod:`licbench.results.groups`): its numbers,
+    computed as the run's are, on its images only."""
+
+    #: images of the run in the group
+    images: int
+    #: of which every codec measured at every point: what its mean curves average
+    common_images: int
+    #: codec → its mean curve over the group's common images (name and results only)
+    codecs: dict[str, Curve] = field(default_factory=dict)
+    #: BD-rates of those curves against the run's anchor, and the per-image statistics of the
+    #: group's images (each image's BD-rate as in the run's table)
+    bd_rate: BDTable = field(default_factory=lambda: BDTable("", "pchip"))
+    #: metric → images of the group it is undefined for (left out of its curves)
+    undefined: dict[str, int] = field(default_factory=dict)
+    #: codec → images of the group it failed on (left out of every codec's curves)
+    incomplete: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "images": self.images,
+            "common_images": self.common_images,
+            "undefined": self.undefined,
+            "incomplete": self.incomplete,
+            "codecs": {label: curve.to_dict() for label, curve in self.codecs.items()},
+            "bd_rate": self.bd_rate.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> GroupSummary:
+        data = _mapping(data, where)
+        images = _count(data.get("images"), f"{where}.images")
+        common = _count(data.get("common_images"), f"{where}.common_images")
+        if common > images:
+            raise SummaryError(f"{where}: {common} common images of {images}")
+        counts = {
+            key: {
+                str(k): _count(v, f"{where}.{key}.{k}")
+                for k, v in _mapping(data.get(key) or {}, f"{where}.{key}").items()
+            }
+            for key in ("undefined", "incomplete")
+        }
+        return cls(
+            images=images,
+            common_images=common,
+            codecs={
+                str(k): Curve.from_dict(v, str(k))
+                for k, v in _mapping(data.get("codecs") or {}, f"{where}.codecs").items()
+            },
+            bd_rate=BDTable.from_json(data.get("bd_rate")),
+            **counts,
+        )
+
+
 #: top-level keys RunSummary reads itself; any others go to ``extra``
 _KNOWN = {
     "dataset",
@@ -363,6 +418,7 @@ _KNOWN = {
     "per_image_curves",
     "complexity",
     "decode_check",
+    "groups",
 }
 
 
@@ -386,6 +442,9 @@ class RunSummary:
     #: ``--decode-check``: setups, threshold, and per codec what it found (empty: not run);
     #: see :mod:`licbench.results.decode_check`
     decode_check: dict[str, Any] = field(default_factory=dict)
+    #: group (first folder of the image names; ``.`` the top level) → its numbers; empty
+    #: unless the images fall in two groups or more (:mod:`licbench.results.groups`)
+    groups: dict[str, GroupSummary] = field(default_factory=dict)
 
     def incomplete(self) -> dict[str, dict[str, Any]]:
         """Per codec that failed on images another codec measured: how many, and the first
@@ -393,6 +452,15 @@ class RunSummary:
         codec's does (the common set)."""
         found = self.extra.get("incomplete")
         return {str(k): dict(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def undefined(self) -> dict[str, dict[str, Any]]:
+        """Per metric undefined for some images (summary.json's ``undefined``): ``images`` (how
+        many), ``of``, the first ``names`` and the ``reason``; those images are left out of
+        that metric's curves and BD-rates for every codec."""
+        found = self.extra.get("undefined")
+        if not isinstance(found, dict):
+            return {}
+        return {str(k): dict(v) for k, v in found.items() if isinstance(v, dict)}
 
     def image_sha256(self) -> dict[str, str] | None:
         """Per image name, its sha256 (summary.json's ``dataset_identity``); None for a summary
@@ -444,6 +512,8 @@ class RunSummary:
             data["complexity"] = self.complexity
         if self.decode_check:
             data["decode_check"] = self.decode_check
+        if self.groups:
+            data["groups"] = {name: group.to_json() for name, group in self.groups.items()}
         if self.image_curves:
             data["per_image_curves"] = {
                 codec: {image: curve.results for image, curve in per.items()}
@@ -492,6 +562,10 @@ class RunSummary:
                     for k, v in _mapping(data.get("complexity") or {}, "complexity").items()
                 },
                 decode_check=_mapping(data.get("decode_check") or {}, "decode_check"),
+                groups={
+                    str(k): GroupSummary.from_json(v, f"groups.{k}")
+                    for k, v in _mapping(data.get("groups") or {}, "groups").items()
+                },
                 extra={k: v for k, v in data.items() if k not in _KNOWN},
             )
         except (SummaryError, CurveError, TypeError, ValueError, AttributeError) as exc:
@@ -520,6 +594,7 @@ class RunSummary:
 
 __all__ = [
     "BDTable",
+    "GroupSummary",
     "Latency",
     "ReferenceComparison",
     "RunSummary",
