@@ -8,7 +8,7 @@ the key, so the store can serve a finished job forever and never serve a stale o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -55,13 +55,17 @@ def plan_jobs(
     metrics: Sequence[str],
     qualities: dict[str, Sequence[float]] | None = None,
 ) -> list[Job]:
-    """Every (codec, quality, image) job, image-major within a codec so workers reuse images."""
+    """Every (codec, quality, image) job, image by image: a batch of consecutive jobs is one
+    image's (every codec and quality), so a worker reads and checks that original once."""
     qualities = qualities or {}
-    jobs: list[Job] = []
-    for codec in codecs:
-        key = codec_key(codec)
-        sweep: Iterable[float] = qualities.get(codec.label, codec.qualities)
-        for image in images:
-            for quality in sweep:
-                jobs.append(Job(codec.label, key, float(quality), image, tuple(metrics)))
-    return jobs
+    sweeps = [
+        (codec.label, codec_key(codec), qualities.get(codec.label, codec.qualities))
+        for codec in codecs
+    ]
+    names = tuple(metrics)
+    return [
+        Job(label, key, float(quality), image, names)
+        for image in images
+        for label, key, sweep in sweeps
+        for quality in sweep
+    ]

@@ -1,10 +1,12 @@
-"""Runs jobs: hands the unfinished ones to an executor and stores each record at once.
+"""Runs jobs: hands the unfinished ones to an executor and stores the records in the store.
 
 :func:`execute` hands the jobs that are not finished yet to an
 :class:`~licbench.bench.executors.Executor` (which runs :func:`licbench.bench.job_body.run_job`
-for each, somewhere) and commits every record the moment it comes back: the parent process is
-the only writer to the store, so an interrupted run loses at most the jobs in flight, and a
-re-run computes only what is missing (or failed).
+for each, somewhere) and commits the records that come back in groups, one transaction every
+:data:`COMMIT_EVERY` seconds and at the end (also of an interrupted or failing run). The parent
+process is the only writer to the store. A ``kill -9`` of the run loses the jobs in flight, the
+records received in the last half second and those its workers finished but had not sent yet
+(a quarter of a second each); a re-run computes only what is missing (or failed).
 
 Two files with the same bytes give jobs with the same key (the key hashes the image's sha256):
 such a job is computed once, and the other file's job is counted as ``same_bytes``, never as
@@ -15,6 +17,7 @@ says how many of the run's jobs are stored.
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 from licbench.bench.executors import Executor, LocalExecutor
@@ -48,6 +51,11 @@ class RunInterrupted(KeyboardInterrupt):
         return f"interrupted: {self.stored} of {self.total} jobs stored; the same command resumes"
 
 
+#: records that come back are committed together once this many seconds have passed since the
+#: last commit (and at the end, also of an interrupted run): what a ``kill -9`` can lose
+COMMIT_EVERY = 0.5
+
+
 def stored_jobs(jobs: Iterable[Job], store: Store) -> int:
     """How many of ``jobs`` have a row in the store (finished or failed)."""
     jobs = list(jobs)
@@ -65,7 +73,7 @@ def execute(
     on_record: Callable[[Record], None] | None = None,
     warm_up: Callable[[], object] | None = None,
 ) -> dict[str, int]:
-    """Run the jobs not yet finished in ``store``, committing each record as it arrives.
+    """Run the jobs not yet finished in ``store``, committing their records in groups.
 
     ``executor`` says where jobs run (default: a :class:`~licbench.bench.executors.LocalExecutor`
     of ``workers`` processes, closed at the end; an executor passed in is left open). Nothing is
@@ -99,10 +107,15 @@ def execute(
     if executor is None:
         executor = LocalExecutor(workers)
     noted: set[tuple[str, str]] = set()
+    unsaved: list[Record] = []
+    saved_at = time.monotonic()
     try:
         with tqdm(total=len(todo), disable=not progress, unit="job") as bar:
             for record in executor.run(todo):
-                store.put(record)
+                unsaved.append(record)
+                if time.monotonic() - saved_at >= COMMIT_EVERY:
+                    store.put_many(unsaved)
+                    unsaved, saved_at = [], time.monotonic()
                 counts["computed"] += 1
                 if not record.ok:
                     counts["failed"] += 1
@@ -112,12 +125,15 @@ def execute(
                     bar.write(printable(f"note: {record.image}: {record.notes}"))
                 if on_record is not None:
                     on_record(record)
-                bar.set_postfix_str(f"{record.codec} q={format_quality(record.quality)}")
+                bar.set_postfix_str(f"{record.codec} q={format_quality(record.quality)}", False)
                 bar.update()
                 if warm_up is not None:
                     warm_up, call = None, warm_up
                     call()
     finally:
-        if owned:
-            executor.close()
+        try:  # also when interrupted: every record that came back is kept
+            store.put_many(unsaved)
+        finally:
+            if owned:
+                executor.close()
     return counts

@@ -59,6 +59,7 @@ METRICS.register(
         version="2",  # 2: CompressAI's tensor layout (values moved by <= 1.8e-7)
         label="MS-SSIM RGB",
         undefined=f"MS-SSIM needs at least {MS_SSIM_MIN_SIDE} px on the short side",
+        needs_torch=True,
     ),
 )
 METRICS.register(
@@ -83,6 +84,7 @@ METRICS.register(
         _lpips.lpips_alex,
         label="LPIPS (AlexNet)",
         check=_lpips.availability,
+        needs_torch=True,
     ),
 )
 

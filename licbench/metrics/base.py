@@ -38,6 +38,9 @@ class Metric:
     #: why it can have no value (NaN) for an image, e.g. too small for its filters: such an
     #: image is left out of this metric's mean curves and BD-rates, counted with this reason
     undefined: str = ""
+    #: whether computing it imports torch: a run's parent imports torch once before forking
+    #: its workers only when a job needs it (a classical run with PSNR never imports it)
+    needs_torch: bool = False
 
     @property
     def display_label(self) -> str:

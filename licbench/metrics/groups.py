@@ -78,6 +78,7 @@ def jpeg_ai_metrics(optional: type[Metric]) -> list[Metric]:
             colour_space=colour,
             check=check,
             ceiling=ceiling,
+            needs_torch=check in (hvs, planes, filters, vmaf.availability),  # 10-bit planes
         )
 
     return [

@@ -23,10 +23,7 @@ import pandas as pd
 
 from licbench.results import statistics
 from licbench.results.means import bd_table, codec_curves, undefined_everywhere
-from licbench.results.summary import BDTable, GroupSummary
-
-#: the group of the images at the top level of the folder
-TOP_LEVEL = "."
+from licbench.results.summary import TOP_LEVEL, BDTable, GroupSummary
 
 
 def group_of(image: str) -> str:

@@ -345,6 +345,11 @@ class TargetSection:
         )
 
 
+#: the group of the images at the top level of the folder (:mod:`licbench.results.groups`);
+#: here, with the summary, so that showing a group's name imports no pandas
+TOP_LEVEL = "."
+
+
 @dataclass
 class GroupSummary:
     """One group of a run's images (a subfolder, :mod:`licbench.results.groups`): its numbers,

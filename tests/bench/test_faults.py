@@ -266,7 +266,7 @@ def test_stopping_early_leaves_no_worker_behind(tmp_path, small_folder):
 
 
 def test_batches_shrink_towards_the_end():
-    assert batch_size(1000, 2) == 8
+    assert batch_size(1000, 2) == 32
     assert batch_size(40, 2) == 5
     assert batch_size(7, 2) == 1
     assert batch_size(0, 4) == 1

@@ -23,16 +23,18 @@ from PIL import Image
 QUALITIES = [5, 15, 25, 35, 45, 55, 65, 75, 85, 95]
 
 
-def _images(folder: Path, count: int = 4) -> None:
+def _images(folder: Path, count: int = 8) -> None:
+    """Images large enough (~0.5 s of work each) that the run is still going some seconds
+    after its first grouped commit (every half second)."""
     folder.mkdir()
-    y, x = np.mgrid[0:168, 0:176].astype(np.float64)
+    y, x = np.mgrid[0:512, 0:528].astype(np.float64)
     rng = np.random.default_rng(5)
     for index in range(count):
         channels = [
             128 + 100 * np.sin(x * rng.uniform(0.02, 0.1) + c) * np.cos(y * rng.uniform(0.02, 0.1))
             for c in range(3)
         ]
-        noisy = np.stack(channels, axis=-1) + rng.normal(0, 6, (168, 176, 3))
+        noisy = np.stack(channels, axis=-1) + rng.normal(0, 6, (512, 528, 3))
         Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(folder / f"{index}.png")
 
 
@@ -79,7 +81,7 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
         str(out),
         "--no-progress",
     ]
-    total = 4 * 2 * len(QUALITIES)
+    total = 8 * 2 * len(QUALITIES)
     env = {**os.environ, "LICBENCH_HOME": str(tmp_path / "home")}
     run = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True

@@ -10,6 +10,7 @@ timeout.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -21,8 +22,9 @@ from licbench.bench.store import Record
 
 #: the default of ``--timeout``: seconds one job may take before its worker is killed
 DEFAULT_TIMEOUT = 600.0
-#: the most jobs handed to a worker at once (fewer near the end of a run, to balance the tail)
-MAX_BATCH = 8
+#: the most jobs handed to a worker at once (fewer near the end of a run, to balance the tail);
+#: a worker reports a batch's records in one message (or every few tenths of a second)
+MAX_BATCH = 32
 
 
 class ExecutorError(RuntimeError):
@@ -50,6 +52,23 @@ def batch_size(remaining: int, workers: int, largest: int = MAX_BATCH) -> int:
     a long batch (guided self-scheduling).
     """
     return max(1, min(largest, remaining // max(1, 4 * workers)))
+
+
+def take_batch(queue: deque[Job], workers: int, largest: int = MAX_BATCH) -> list[Job]:
+    """The next batch from ``queue`` (:func:`batch_size` jobs), finishing its last image.
+
+    Jobs are planned image by image (every codec and quality of one image together), so a
+    batch that also takes the rest of its last image's jobs lets one worker read and check that
+    original once. Near the end, when batches are single jobs, images are not finished: the
+    tail stays balanced.
+    """
+    size = min(batch_size(len(queue), workers, largest), len(queue))
+    batch = [queue.popleft() for _ in range(size)]
+    if size > 1:
+        last = batch[-1].image.sha256
+        while queue and queue[0].image.sha256 == last and len(batch) < 2 * largest:
+            batch.append(queue.popleft())
+    return batch
 
 
 class Executor(ABC):

@@ -17,11 +17,14 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from licbench.bench.executors.base import Executor, ExecutorError, WorkerSettings, batch_size
+from licbench.bench.executors.base import Executor, ExecutorError, WorkerSettings, take_batch
 from licbench.bench.executors.local import LocalExecutor
 from licbench.bench.job_body import failed_record
 from licbench.bench.jobs import Job
 from licbench.bench.store import Record
+
+#: the most jobs in one Dask task: a task costs the scheduler milliseconds, a job about one
+DASK_BATCH = 128
 
 
 class _Sandbox:
@@ -131,8 +134,7 @@ class DaskExecutor(Executor):
 
         def submit_next() -> None:
             if queue:
-                size = batch_size(len(queue), workers)
-                submit([queue.popleft() for _ in range(min(size, len(queue)))])
+                submit(take_batch(queue, workers, DASK_BATCH))
 
         # a bounded window of tasks: memory stays flat on huge grids, batches shrink at the end
         for _ in range(2 * workers):

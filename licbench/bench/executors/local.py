@@ -1,15 +1,18 @@
 """``LocalExecutor`` (``--executor local``, the default): a supervised pool of local processes.
 
 Worker processes (forked where the platform allows: they start in milliseconds and see every
-codec registered before the run) supervised by the parent, which hands out small batches of
-consecutive jobs (image-major, so a worker's image cache hits) and is told when each job starts.
-That makes every failure belong to one job:
+codec registered before the run) supervised by the parent, which hands out batches of
+consecutive jobs (one image's jobs together, so a worker reads each original once). A worker
+writes which job it is running, and since when, into two doubles of shared memory, and sends
+its records back a batch (or a quarter of a second) at a time: no message per job, yet the
+parent always knows the job a dead or hung worker was running. That makes every failure belong
+to one job:
 
 * a codec that raises, or returns garbage, fails its own job (:func:`run_job` checks);
 * a worker process that dies (segfault, ``os._exit``, ``abort``, the OOM killer) takes only the
   job it was running: that job is retried once alone in a fresh worker, and if it kills that
-  worker too it gets an error row saying how the process died; the jobs it had queued go back to
-  the queue untouched;
+  worker too it gets an error row saying how the process died; the other jobs of its batch
+  (queued, or finished and not reported yet) go back to the queue;
 * a job that runs longer than ``timeout`` seconds (``--timeout``) gets an error row, and its
   worker is killed (SIGKILL) and replaced. A hang is not retried: it would hang again.
 
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from licbench.bench.executors.base import Executor, ExecutorError, WorkerSettings, batch_size
+from licbench.bench.executors.base import Executor, ExecutorError, WorkerSettings, take_batch
 from licbench.bench.job_body import failed_record, run_job
 from licbench.bench.jobs import Job
 from licbench.bench.store import Record
@@ -112,18 +115,32 @@ def _kill_tool_groups(worker_pid: int) -> None:
             os.killpg(group, signal.SIGKILL)
 
 
-def _worker_main(
-    conn: Connection, settings: WorkerSettings, parent_pid: int, scratch: str | None = None
-) -> None:
-    """A local worker: receive batches of jobs, report when each starts and its record.
+#: a worker sends the records it has at the end of each batch, and sooner when this many
+#: seconds have passed since its last send (slow jobs report one by one, fast ones in batches)
+SEND_EVERY = 0.25
 
-    ``scratch`` is this worker's temporary folder (tools copy the user's image there): the
-    parent removes it when the worker ends, also when it had to kill it mid-job.
+
+def _worker_main(
+    conn: Connection,
+    settings: WorkerSettings,
+    parent_pid: int,
+    scratch: str | None = None,
+    progress: Any = None,
+) -> None:
+    """A local worker: receive batches of jobs, send back their records.
+
+    Before each job it writes into ``progress`` (memory shared with the parent, two doubles) the
+    number of jobs it has started and the job's start time: the parent reads them to know which
+    job a dead or hung worker was running, without a message per job. Records go back in lists
+    (see :data:`SEND_EVERY`). ``scratch`` is this worker's temporary folder (tools copy the
+    user's image there): the parent removes it when the worker ends, also when it had to kill it
+    mid-job.
     """
     if scratch:
         os.environ["TMPDIR"] = scratch
         tempfile.tempdir = scratch
     _prepare_worker(parent_pid)
+    started = 0
     try:
         while True:
             while not conn.poll(1.0):
@@ -132,17 +149,40 @@ def _worker_main(
             batch = conn.recv()
             if batch is None:
                 return
+            done: list[Record] = []
+            last_send = time.monotonic()
             for job in batch:
-                conn.send(("start", job.key))
-                record = run_job(job, max_pixels=settings.max_pixels, spool=settings.spool)
-                try:
-                    conn.send(("done", record))
-                except (EOFError, OSError):
-                    raise
-                except Exception as exc:  # something in the record does not pickle
-                    conn.send(("done", failed_record(job, f"its result cannot be sent: {exc}")))
+                started += 1
+                if progress is not None:
+                    progress[1] = time.monotonic()  # (the time first: see _Slot.running)
+                    progress[0] = started
+                done.append(run_job(job, max_pixels=settings.max_pixels, spool=settings.spool))
+                if time.monotonic() - last_send >= SEND_EVERY:
+                    _send_records(conn, batch, done)
+                    done, last_send = [], time.monotonic()
+            if done:
+                _send_records(conn, batch, done)
     except (EOFError, OSError):  # the parent went away
         return
+
+
+def _send_records(conn: Connection, batch: list[Job], records: list[Record]) -> None:
+    """Send ``records`` in one message; one that cannot be pickled becomes its job's error."""
+    try:
+        conn.send(records)
+    except (EOFError, OSError):
+        raise
+    except Exception:  # something in a record does not pickle: find it, send the rest
+        by_key = {job.key: job for job in batch}
+        for index, record in enumerate(records):
+            try:
+                conn.send([record])
+            except (EOFError, OSError):
+                raise
+            except Exception as exc:
+                cause = f"its result cannot be sent: {exc}"
+                records[index] = failed_record(by_key[record.job_key], cause)
+                conn.send([records[index]])
 
 
 @contextlib.contextmanager
@@ -186,15 +226,31 @@ class _Slot:
 
     process: Any
     conn: Connection
-    #: jobs sent and not reported yet; the first is running once ``started`` is set
+    #: what the worker writes before each job: [jobs started so far, that job's start time]
+    progress: Any
+    #: jobs sent and not reported yet, in the order the worker runs them
     batch: deque[Job] = field(default_factory=deque)
-    started: float | None = None
+    #: how many records this worker has sent back (over its life)
+    reported: int = 0
     #: the worker's temporary folder, removed with it
     scratch: str | None = None
 
     @property
     def busy(self) -> bool:
         return bool(self.batch)
+
+    def running(self) -> tuple[Job | None, float | None]:
+        """The job the worker is running and since when, or (None, None) between jobs.
+
+        The worker writes the start time before the count, so a count that says a job is
+        running never comes with an older job's time (a stale time only delays a timeout).
+        """
+        started = int(self.progress[0])
+        since = self.progress[1]
+        index = started - self.reported - 1
+        if self.batch and 0 <= index < len(self.batch):
+            return self.batch[index], since
+        return None, None
 
 
 class LocalExecutor(Executor):
@@ -231,35 +287,39 @@ class LocalExecutor(Executor):
 
     # -- workers ---------------------------------------------------------------------------
 
-    def _preload(self) -> None:
-        """Import torch here, once, before forking, rather than once in every worker.
+    def _preload(self, jobs: Sequence[Job]) -> None:
+        """Import torch here, once, before forking, rather than once in every worker, when a
+        job needs it.
 
-        MS-SSIM and the learned codecs need it; importing it takes seconds and a forked worker
-        inherits it for free (also a worker that replaces a crashed one). Only imported, never
-        used here, so forking stays safe; workers then set one thread each. Not done with
-        spawn, where a child inherits nothing.
+        MS-SSIM, LPIPS, the JPEG AI metrics and the learned codecs need it; importing it takes
+        seconds and a forked worker inherits it for free (also a worker that replaces a crashed
+        one), its pages shared. Only imported, never used here, so forking stays safe; workers
+        then set one thread each. Not done with spawn, where a child inherits nothing, and not
+        for a run that needs no torch (classical codecs with PSNR): it would cost seconds and
+        hundreds of MB for nothing.
         """
         if self._context.get_start_method() != "fork" or "torch" in sys.modules:
+            return
+        if not _needs_torch(jobs):
             return
         if importlib.util.find_spec("torch") is not None:
             with contextlib.suppress(Exception):
                 importlib.import_module("torch")
 
     def _start_worker(self) -> _Slot:
-        if not self._slots:
-            self._preload()
         parent_end, child_end = self._context.Pipe(duplex=True)
         scratch = tempfile.mkdtemp(prefix="licbench-worker-")
+        progress = self._context.RawArray("d", 2)
         process = self._context.Process(
             target=_worker_main,
-            args=(child_end, self.settings, os.getpid(), scratch),
+            args=(child_end, self.settings, os.getpid(), scratch, progress),
             name="licbench-worker",
             daemon=True,
         )
         with _children_allowed():
             process.start()
         child_end.close()  # only the child holds it now: its death reads as EOF here
-        slot = _Slot(process, parent_end, scratch=scratch)
+        slot = _Slot(process, parent_end, progress, scratch=scratch)
         self._slots.append(slot)
         return slot
 
@@ -298,72 +358,59 @@ class LocalExecutor(Executor):
         startup_deaths = 0
         timeout = self.settings.timeout or None
         complete = False
+        if queue and not self._slots:
+            self._preload(jobs)
         try:
             while queue or retry or any(slot.busy for slot in self._slots):
                 self._dispatch(queue, retry)
                 busy = [slot for slot in self._slots if slot.busy]
                 wait_for = None
                 if timeout is not None:
-                    starts = [slot.started for slot in busy if slot.started is not None]
+                    starts = [since for slot in busy if (since := slot.running()[1]) is not None]
                     if starts:
                         wait_for = max(0.0, min(starts) + timeout - time.monotonic()) + 0.01
+                    elif busy:  # a batch sent, its first job not begun yet: look again soon
+                        wait_for = 1.0
                 ready = set(
                     connection.wait(
                         [s.conn for s in busy] + [s.process.sentinel for s in busy], wait_for
                     )
                 )
-                now = time.monotonic()
                 for slot in busy:
                     if slot.conn not in ready and slot.process.sentinel not in ready:
-                        if (
-                            timeout is not None
-                            and slot.started is not None
-                            and (now - slot.started > timeout)
-                        ):
-                            yield self._timed_out(slot, queue, timeout)
+                        job, since = slot.running()
+                        if job is not None and since is not None and timeout is not None:
+                            if time.monotonic() - since > timeout:
+                                yield self._timed_out(slot, job, queue, timeout)
                         continue
                     alive = True
-                    for message in self._messages(slot):
-                        if message is None:
+                    for records in self._messages(slot):
+                        if records is None:
                             alive = False
                             break
-                        kind, payload = message
-                        if kind == "start":
-                            slot.started = time.monotonic()
-                        else:
+                        for record in records:
                             slot.batch.popleft()
-                            slot.started = None
-                            startup_deaths = 0
-                            yield payload
-                    if not alive or not slot.process.is_alive():
-                        culprit = slot.batch[0] if slot.started is not None else None
-                        exitcode = self._reap(slot)
-                        if culprit is None:
-                            startup_deaths += 1
-                            if startup_deaths >= self.STARTUP_DEATHS:
-                                raise ExecutorError(
-                                    f"local worker processes die before running any job "
-                                    f"({_describe_exit(exitcode)}, {startup_deaths} in a row)"
-                                )
-                        for job in reversed(slot.batch):
-                            if job is not culprit:
-                                queue.appendleft(job)
-                        if culprit is not None:
-                            deaths[culprit.key] = deaths.get(culprit.key, 0) + 1
-                            if deaths[culprit.key] >= 2:
-                                yield failed_record(
-                                    culprit,
-                                    f"{_describe_exit(exitcode)} while running this job, also "
-                                    "when retried alone in a fresh worker (a crash in the "
-                                    "codec or its libraries)",
-                                )
-                            else:
-                                _log.warning(
-                                    "%s; retrying %s once in a fresh worker",
-                                    _describe_exit(exitcode),
-                                    culprit.describe(),
-                                )
-                                retry.append(culprit)
+                            slot.reported += 1
+                            yield record
+                        startup_deaths = 0
+                    if alive and slot.process.is_alive():
+                        continue
+                    culprit, _ = slot.running()
+                    exitcode = self._reap(slot)
+                    if culprit is None:
+                        startup_deaths += 1
+                        if startup_deaths >= self.STARTUP_DEATHS:
+                            raise ExecutorError(
+                                f"local worker processes die before running any job "
+                                f"({_describe_exit(exitcode)}, {startup_deaths} in a row)"
+                            )
+                    for job in reversed(slot.batch):  # finished but not sent, or not begun
+                        if job is not culprit:
+                            queue.appendleft(job)
+                    if culprit is not None:
+                        failed = self._died_under(culprit, exitcode, deaths, retry)
+                        if failed is not None:
+                            yield failed
             complete = True
         finally:
             if not complete:
@@ -371,6 +418,25 @@ class LocalExecutor(Executor):
                 for slot in list(self._slots):
                     if slot.busy:
                         self._stop_worker(slot, kill=True)
+
+    @staticmethod
+    def _died_under(
+        culprit: Job, exitcode: int | None, deaths: dict[str, int], retry: deque[Job]
+    ) -> Record | None:
+        """A job whose worker died while running it: retried once alone in a fresh worker,
+        then its error row."""
+        deaths[culprit.key] = deaths.get(culprit.key, 0) + 1
+        if deaths[culprit.key] >= 2:
+            return failed_record(
+                culprit,
+                f"{_describe_exit(exitcode)} while running this job, also when retried alone "
+                "in a fresh worker (a crash in the codec or its libraries)",
+            )
+        _log.warning(
+            "%s; retrying %s once in a fresh worker", _describe_exit(exitcode), culprit.describe()
+        )
+        retry.append(culprit)
+        return None
 
     def _dispatch(self, queue: deque[Job], retry: deque[Job]) -> None:
         """Give every idle worker a batch, starting workers while there is work for them."""
@@ -380,13 +446,8 @@ class LocalExecutor(Executor):
                 if len(self._slots) >= self.workers:
                     return
                 idle = self._start_worker()
-            if retry:
-                batch = [retry.popleft()]
-            else:
-                size = batch_size(len(queue), self.workers)
-                batch = [queue.popleft() for _ in range(min(size, len(queue)))]
+            batch = [retry.popleft()] if retry else take_batch(queue, self.workers)
             idle.batch.extend(batch)
-            idle.started = None
             try:
                 idle.conn.send(batch)
             except (OSError, ValueError):
@@ -394,8 +455,8 @@ class LocalExecutor(Executor):
                 pass
 
     @staticmethod
-    def _messages(slot: _Slot) -> Iterator[tuple[str, Any] | None]:
-        """Every message waiting on the worker's pipe; None once the pipe is closed."""
+    def _messages(slot: _Slot) -> Iterator[list[Record] | None]:
+        """Every list of records waiting on the worker's pipe; None once the pipe is closed."""
         while True:
             try:
                 if not slot.conn.poll():
@@ -414,10 +475,10 @@ class LocalExecutor(Executor):
         self._stop_worker(slot, kill=True)
         return exitcode
 
-    def _timed_out(self, slot: _Slot, queue: deque[Job], timeout: float) -> Record:
-        culprit = slot.batch.popleft()
-        for job in reversed(slot.batch):
-            queue.appendleft(job)
+    def _timed_out(self, slot: _Slot, culprit: Job, queue: deque[Job], timeout: float) -> Record:
+        for job in reversed(slot.batch):  # the others, finished but not sent or not begun
+            if job is not culprit:
+                queue.appendleft(job)
         slot.batch.clear()
         self._stop_worker(slot, kill=True)
         _log.warning("%s timed out after %g s; worker killed", culprit.describe(), timeout)
@@ -426,3 +487,12 @@ class LocalExecutor(Executor):
             f"did not finish within {timeout:g} s (--timeout); its worker process was killed "
             "and replaced",
         )
+
+
+def _needs_torch(jobs: Sequence[Job]) -> bool:
+    """Whether a job's metrics compute with torch (a learned codec has imported it already,
+    when the run made its codecs)."""
+    from licbench.metrics import METRICS
+
+    names = {name for job in jobs for name in job.metrics if name in METRICS}
+    return any(getattr(METRICS.get(name), "needs_torch", False) for name in names)
