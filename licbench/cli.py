@@ -370,9 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from licbench.api import run
+    from licbench.api import RunRequest, run_request
 
-    result = run(
+    request = RunRequest.from_options(
         args.dataset,
         args.codecs,
         qualities=args.qualities,
@@ -392,6 +392,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         **({"max_pixels": args.max_pixels} if args.max_pixels is not None else {}),
         decode_check=args.decode_check,
     )
+    result = run_request(request)
     counts = result.counts
     summary = result.summary
     same = counts.get("same_bytes", 0)
@@ -474,7 +475,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _print_groups(summary: RunSummary) -> None:
     """One line per group of images (subfolders): its PSNR BD-rates against the anchor and the
     caveats the report's group table gives them."""
-    from licbench.results.groups import TOP_LEVEL
+    from licbench.results.summary import TOP_LEVEL
 
     if not summary.groups:
         return
