@@ -28,6 +28,11 @@ def _quality(value: Any) -> str:
     return f"{float(value):.6g}"
 
 
+def _count(value: Any) -> str:
+    """A count as people read a large one: ``10,000``."""
+    return f"{int(value):,}"
+
+
 def _sort_key(value: Any) -> str:
     """The raw value a sortable table cell sorts by (``data-v``); empty for missing or NaN."""
     if value is None:
@@ -48,6 +53,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["num"] = _number
     environment.filters["sortkey"] = _sort_key
     environment.filters["q"] = _quality
+    environment.filters["count"] = _count
     return environment
 
 

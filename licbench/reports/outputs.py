@@ -20,6 +20,7 @@ from licbench.core.files import atomic_write
 from licbench.datasets.names import printable
 from licbench.metrics import column_name
 from licbench.metrics.derived import bd_series, series_names
+from licbench.reports.digest import digest_context
 from licbench.reports.html import render_report
 from licbench.reports.plots import complexity_plot, rd_plot, strip_plot
 from licbench.reports.visual import visual_section
@@ -165,7 +166,6 @@ def write_outputs(
     atomic_write(folder / "per_image.csv", per_image_csv(frame))
     summary.write(folder / "summary.json")
     atomic_write(folder / "bd_per_image.csv", _bd_per_image_csv(summary))
-    errors = frame[frame["error"] != ""].to_dict("records") if not frame.empty else []
     # (frame column or results key, label, decimals) of the per-image and codec tables
     curve_columns = [(k, shown.label(k), shown.digits(k)) for k in series_names(manifest.metrics)]
     metric_columns = [(column_name(k), label, digits) for k, label, digits in curve_columns]
@@ -178,8 +178,10 @@ def write_outputs(
         "bd_metrics": manifest.metrics,
         "job_count": summary.jobs,
         "failed_count": summary.jobs_failed,
-        "errors": errors,
-        "per_image": frame.to_dict("records"),
+        # per-image detail: every job up to a few hundred images, else summarised (digest.py)
+        **digest_context(
+            frame, summary, len(manifest.images), metric_columns, manifest.image_paths
+        ),
         "environment": manifest.environment,
         "environment_json": json.dumps(manifest.environment, indent=1),
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

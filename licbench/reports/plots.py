@@ -85,19 +85,42 @@ def png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+#: above this many images a strip plot's row is drawn as a density (see :func:`strip_plot`)
+DENSE_STRIP = 500
+
+
 def strip_plot(per_codec: dict[str, Any], metric: str, anchor: str) -> str:
-    """Each codec's per-image BD-rates as dots on one row, its mean and 95% interval as a bar."""
+    """Each codec's per-image BD-rates as dots on one row, its mean and 95% interval as a bar.
+
+    Past :data:`DENSE_STRIP` images a row of dots is one solid line, so the row becomes a
+    histogram mirrored about it (80 bins over the range of every row, the height the share of
+    the row's busiest bin): it reads as a density, and its PNG stays small (flat areas compress;
+    thousands of translucent dots do not).
+    """
+    import numpy as np
+
     names = list(per_codec)
-    figure, axes = plt.subplots(figsize=(7, 0.5 + 0.45 * max(len(names), 1)), dpi=110)
+    dense = any(len(per_codec[n].values) > DENSE_STRIP for n in names)
+    height = 0.5 + (0.8 if dense else 0.45) * max(len(names), 1)
+    figure, axes = plt.subplots(figsize=(7, height), dpi=110)
+    every = [v for n in names for v in per_codec[n].values.values() if np.isfinite(v)]
+    edges = np.histogram_bin_edges(every, bins=80) if dense and every else None
     for row, name in enumerate(names):
         stats = per_codec[name]
         values = list(stats.values.values())
-        axes.scatter(values, [row] * len(values), s=14, alpha=0.6)
+        if edges is not None and len(values) > DENSE_STRIP:
+            counts, _ = np.histogram([v for v in values if np.isfinite(v)], bins=edges)
+            half = 0.4 * counts / max(int(counts.max()), 1)
+            axes.stairs(row + half, edges, baseline=row - half, fill=True, alpha=0.7)
+        else:
+            axes.scatter(values, [row] * len(values), s=14, alpha=0.6)
         if stats.mean_ci.ok:
             axes.plot([stats.mean_ci.low, stats.mean_ci.high], [row, row], color="black")
             axes.plot([stats.mean], [row], marker="|", markersize=12, color="black")
     axes.axvline(0.0, color="grey", linewidth=0.8)
     axes.set_yticks(range(len(names)), [_label(n) for n in names])
+    if dense:
+        axes.set_ylim(-0.5, len(names) - 0.5)
     axes.set_xlabel(f"BD-rate (%) against {_label(anchor)}, {_label(metric)}, per image")
     axes.grid(True, axis="x", alpha=0.3)
     figure.tight_layout()

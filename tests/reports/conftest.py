@@ -8,6 +8,7 @@ metric) is part of the run, as in a user's run.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image
 
 from licbench.cli import main
+from licbench.reports.outputs import write_outputs
 
 XSS_NAME = "<script>alert(1)</script>.png"
 QUALITIES = "10,40,70,90"
@@ -88,3 +90,29 @@ def run_copy(tiny_run: Path, tmp_path: Path) -> Path:
 def images_maker():
     """``make_images(folder)`` for tests that need their own images (module-scoped runs)."""
     return make_images
+
+
+#: images of the synthetic large run: above the report's full-table threshold (200)
+LARGE_IMAGES = 300
+
+
+def report_size_benchmark():
+    """benchmarks/report_size.py as a module: the synthetic run it measures is the one tested."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "report_size.py"
+    spec = importlib.util.spec_from_file_location("report_size", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def large_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run of 300 synthetic images × jpeg, webp × 5 qualities written straight into a store
+    (as benchmarks/report_size.py does: computing 3,000 real jobs would take a minute), with
+    failures: every 20th image fails for webp, every 150th cannot be read; outputs written."""
+    folder = tmp_path_factory.mktemp("large-run") / "run"
+    report_size_benchmark().build_run(
+        folder, LARGE_IMAGES, webp_fails_every=20, unreadable_every=150
+    )
+    write_outputs(folder)
+    return folder

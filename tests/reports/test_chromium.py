@@ -192,3 +192,25 @@ def test_roi_page_renders_in_chromium(tiny_run, tmp_path):
     # the recorder's sort check has no table here: its one expected complaint is about that
     assert [e for e in result["errors"] if not e.startswith("recorder:")] == []
     assert "What switching from jpeg would save" in done.stdout
+
+
+def test_a_summarised_report_renders_in_chromium(large_run, tmp_path):
+    """The report of a run above the full-table threshold (no per-image table to sort) loads
+    without errors, its plots decoded, the worst and best images on the page."""
+    instrumented = tmp_path / "large-instrumented.html"
+    recorder = RECORDER.replace('document.getElementById("per-image-table")', "null")
+    page = (large_run / "report.html").read_text(encoding="utf-8")
+    instrumented.write_text(page.replace("<head>", "<head>\n" + recorder, 1), encoding="utf-8")
+    done = chromium(
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        instrumented.as_uri(),
+        user_data=tmp_path / "profile-large",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="licbench-test-result">(.*?)</pre>', done.stdout, re.S)
+    result = json.loads(html_lib.unescape(found.group(1)))
+    # the recorder's sort check has no table here: its one expected complaint is about that
+    assert [e for e in result["errors"] if not e.startswith("recorder:")] == []
+    assert result["images"] == 4 and result["broken"] == 0  # 2 RD plots, 2 strip plots
+    assert 'id="per-image-extremes"' in done.stdout and "too many to list here" in done.stdout
