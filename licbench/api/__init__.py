@@ -23,7 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,7 +268,12 @@ def execute(planned: RunPlan) -> Executed:
                     if request.target_bpp:
                         counts["target_probes"] = _target_rates(planned, store, executor)
                         run_json.update()
+                # nothing computed for a run that was here already: its crops are chosen
+                nothing_new = run_json.kept and not counts["computed"]
+                nothing_new = nothing_new and not counts.get("target_probes")
                 for step in (_plan_crops, _compute_crops, _complexity):
+                    if step is _plan_crops and nothing_new and planned.manifest.visual:
+                        continue  # (the choice reads every record: seconds at 100,000 jobs)
                     step(planned, store)
                     run_json.update()
                 if spool:
@@ -310,8 +315,19 @@ class _RunJson:
         self.kept = not save_manifest(manifest, folder, collect_environment)
         self._written = self._text()
 
+    #: what the steps after planning fill in; the rest (160,000 job keys, say) never changes
+    DERIVED = (
+        "environment",
+        "target_bpp",
+        "target_choices",
+        "visual",
+        "complexity",
+        "decode_check",
+    )
+
     def _text(self) -> str:
-        return json.dumps(asdict(self.manifest), indent=1)
+        values = {name: getattr(self.manifest, name) for name in self.DERIVED}
+        return json.dumps(values, sort_keys=True, default=str)
 
     def update(self) -> None:
         text = self._text()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +67,7 @@ def save_manifest(
         except (OSError, ValueError):
             old = None
         if isinstance(old, dict) and _comparable(old, *ignored) == _comparable(
-            asdict(manifest), *ignored
+            manifest.as_dict(), *ignored
         ):
             manifest.created = old.get("created", manifest.created)
             manifest.visual = old.get("visual") or {}
@@ -98,7 +97,7 @@ def _job_keys(manifest: RunManifest) -> list[str]:
             for item in value:
                 yield from walk(item)
 
-    extra = asdict(manifest)
+    extra = manifest.as_dict()
     extra.pop("jobs", None)
     keys.extend(walk(extra))
     return keys
@@ -122,7 +121,7 @@ def code_stamp() -> str:
 def outputs_fingerprint(manifest: RunManifest, store: Store) -> str:
     """The fingerprint of everything a run's outputs are built from (see the module doc)."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(_comparable(asdict(manifest)), sort_keys=True).encode())
+    digest.update(json.dumps(_comparable(manifest.as_dict()), sort_keys=True).encode())
     digest.update(str(store.path.resolve()).encode())
     digest.update(store.fingerprint(_job_keys(manifest)).encode())
     digest.update(code_stamp().encode())
