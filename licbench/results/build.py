@@ -136,7 +136,7 @@ def common_images(frame: pd.DataFrame, codecs: Sequence[str]) -> tuple[list[str]
     """
     if frame.empty:
         return [], {}
-    done = frame.groupby(["codec", "image"], sort=False)["error"].agg(lambda e: (e == "").all())
+    done = (frame["error"] == "").groupby([frame["codec"], frame["image"]], sort=False).all()
     complete = {codec: set() for codec in codecs}
     for (codec, image), ok in done.items():
         if ok and codec in complete:
