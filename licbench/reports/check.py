@@ -15,7 +15,7 @@ or when more of its bitstreams failed ``--decode-check``
 (another numeric setup decoded them to something else) in the candidate than in the baseline.
 Timings are never gated: they depend on the machine.
 Exit status of ``licbench check``: 0 pass, 1 regression, 2 usage error (missing files, no codec
-in common, unknown metric).
+in common, unknown metric, a metric the baseline has no value of, a summary that is not one).
 
 **Per group.** When both runs' images sit in the same subfolder groups (summary.json's
 ``groups``: the same groups, each of the same images), every group is gated too, with the same
@@ -177,6 +177,7 @@ def compare(
             f"no codec in common: baseline has {sorted(base.codecs)}, "
             f"candidate has {sorted(cand.codecs)}"
         )
+    _baseline_has(base, base_file, [base.codecs[c] for c in common], metric, curve)
     groups, group_notes = _paired_groups(base, cand, by_content, per_group)
     limits = (metric, method, max_bd_rate, max_bpp_increase, gate_on_interval)
     checks = []
@@ -237,6 +238,29 @@ def compare(
         only_in_candidate=[c for c in cand.codecs if c not in base.codecs],
         per_group=list(groups),
         group_notes=group_notes,
+    )
+
+
+def _baseline_has(
+    base: RunSummary, where: Path, curves: list[Any], metric: str, series: str
+) -> None:
+    """A usage error when the baseline has no value of ``metric`` for any codec in common.
+
+    The question asked cannot be answered: that is exit 2, never exit 1 ("regression"), which
+    a CI pipeline reads as the candidate's fault. A candidate without the metric stays a
+    failure of its codecs: the baseline had it, the candidate lost it.
+    """
+    if any(curve.has(series) for curve in curves):
+        return
+    measured = sorted(
+        {k for c in base.codecs.values() for k in c.results if higher_is_better(k) is not None}
+    )
+    recorded = any(series in c.results for c in curves)
+    why = "has no finite value of it" if recorded else "did not measure it"
+    raise CheckUsageError(
+        f"--metric {metric}: the baseline {where} {why}; its metrics: "
+        f"{', '.join(measured) or 'none'} (choose one, or make a baseline that measures "
+        f"{metric})"
     )
 
 

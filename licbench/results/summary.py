@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,17 +50,27 @@ def _count(value: Any, where: str) -> int:
 
 #: deeper than this is not a licbench summary (its deepest entry is about 7 levels)
 MAX_DEPTH = 32
+#: the largest finite float; a larger integer has no float value
+_LARGEST = sys.float_info.max
 
 
-def _check_depth(value: Any, depth: int = 0) -> None:
+def _check_tree(value: Any, where: str = "", depth: int = 0) -> None:
+    """Refuse a document nested deeper than :data:`MAX_DEPTH`, or holding an integer too
+    large for a float anywhere (``1`` and 400 zeros is valid JSON and a Python int; the first
+    ``float()`` of it, here or in a report, would raise :class:`OverflowError`)."""
     if depth > MAX_DEPTH:
         raise SummaryError(f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        for inner in value.values():
-            _check_depth(inner, depth + 1)
+        for key, inner in value.items():
+            _check_tree(inner, f"{where}.{key}" if where else str(key), depth + 1)
     elif isinstance(value, list):
-        for inner in value:
-            _check_depth(inner, depth + 1)
+        for index, inner in enumerate(value):
+            _check_tree(inner, f"{where}[{index}]", depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST:
+        digits = len(str(abs(value)))  # (JSON reading caps an int at 4,300 digits)
+        raise SummaryError(
+            f"{where or 'the document'} is an integer of {digits} digits, too large for a number"
+        )
 
 
 @dataclass
@@ -531,7 +542,7 @@ class RunSummary:
     def from_json(cls, data: Any, where: str = "summary.json") -> RunSummary:
         """Read a summary object; :class:`SummaryError` naming ``where`` when it is not one."""
         try:
-            _check_depth(data)
+            _check_tree(data)
             data = _mapping(data, where)
             codecs = data.get("codecs")
             if not isinstance(codecs, dict):
@@ -573,7 +584,14 @@ class RunSummary:
                 },
                 extra={k: v for k, v in data.items() if k not in _KNOWN},
             )
-        except (SummaryError, CurveError, TypeError, ValueError, AttributeError) as exc:
+        except (
+            SummaryError,
+            CurveError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            OverflowError,  # (a number checked nowhere above: one line all the same)
+        ) as exc:
             raise SummaryError(f"{where}: {exc}") from None
 
     def write(self, path: Path) -> None:
