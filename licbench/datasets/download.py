@@ -25,6 +25,15 @@ class DownloadError(DatasetError):
     """The network could not deliver a file (no route, HTTP error, timeout)."""
 
 
+class SizeLimitError(DatasetError):
+    """A stream held more bytes than it may (:func:`store_stream`'s ``max_bytes``); nothing of
+    it was kept. ``limit`` is the bound that was reached."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 def open_url(url: str, *, timeout: float = TIMEOUT_S) -> BinaryIO:
     """Open ``url`` for reading. The single network entry point (tests monkeypatch it)."""
     import urllib.request  # (here: urllib, http and ssl only when something is downloaded)
@@ -42,12 +51,16 @@ def store_stream(
     label: str | None = None,
     progress: bool = False,
     total: int | None = None,
+    max_bytes: int | None = None,
 ) -> str:
     """Write ``stream`` to ``dest`` atomically and return the sha256 of what was written.
 
     The bytes go to a uniquely named ``.part`` file beside ``dest`` (two processes fetching the
     same set do not clobber each other) and are renamed into place only after the size and sum
     match; on any failure the ``.part`` file is removed and ``dest`` is untouched.
+
+    ``max_bytes`` bounds what is written, counted as it streams (whatever a header or a server
+    said): the chunk that would pass it is never written, :class:`SizeLimitError` is raised.
     """
     label = label or dest.name
     digest = hashlib.sha256()
@@ -56,6 +69,12 @@ def store_stream(
     try:
         with atomic_writer(dest) as out:  # raising inside keeps the bytes from ``dest``
             for chunk in iter(lambda: stream.read(_CHUNK), b""):
+                if max_bytes is not None and written + len(chunk) > max_bytes:
+                    raise SizeLimitError(
+                        f"{label}: more than {max_bytes} bytes, the most it may hold; "
+                        "stopped there and nothing of it kept",
+                        max_bytes,
+                    )
                 out.write(chunk)
                 digest.update(chunk)
                 written += len(chunk)
@@ -83,8 +102,12 @@ def download_file(
     size: int | None = None,
     label: str | None = None,
     progress: bool = True,
+    max_bytes: int | None = None,
 ) -> str:
     """Download ``url`` to ``dest`` (``.part`` then rename), verify, return the sha256.
+
+    ``max_bytes`` (for a file whose size the manifest does not know) stops a download that
+    goes on past it, before those bytes are written (:class:`SizeLimitError`).
 
     Network failures raise :class:`DownloadError` (the caller may still have other places to
     look); a wrong size or sum raises a plain :class:`DatasetError`, which is never retried
@@ -102,6 +125,12 @@ def download_file(
         headers = getattr(response, "headers", None)
         length = headers.get("Content-Length") if headers is not None else None
         total = int(length) if length and length.isdigit() else None
+        if max_bytes is not None and total is not None and total > max_bytes:
+            raise SizeLimitError(
+                f"{label}: the server says {total} bytes, more than the {max_bytes} it may "
+                "hold; not downloaded",
+                max_bytes,
+            )
         try:
             return store_stream(
                 response,
@@ -111,6 +140,7 @@ def download_file(
                 label=label,
                 progress=progress,
                 total=total,
+                max_bytes=max_bytes,
             )
         except (
             urllib.error.URLError,

@@ -23,7 +23,13 @@ from typing import Any
 
 from licbench.core.files import file_sha256
 from licbench.datasets import download as _download
-from licbench.datasets.archive import member_selector, safe_extract, unsafe_reason
+from licbench.datasets.archive import (
+    DEFAULT_MAX_SIDE,
+    ArchiveLimits,
+    member_selector,
+    safe_extract,
+    unsafe_reason,
+)
 from licbench.datasets.base import Dataset, DatasetError, ImageRef
 from licbench.datasets.paths import DATA_ENV, MIRROR_ENV, data_dir, mirror_dir
 from licbench.datasets.paths import MANIFEST_DIR as MANIFEST_DIR  # (defined there, kept here)
@@ -136,6 +142,27 @@ class Manifest:
     dimensions: DimensionRule = field(default_factory=DimensionRule)
     archive: ArchiveSpec | None = None
     files: tuple[FileEntry, ...] = ()
+
+    def largest_side(self) -> int:
+        """The largest side, in px, any of the set's images may have: from its sizes, its
+        ``max_side`` or its files' own dimensions (else :data:`DEFAULT_MAX_SIDE`)."""
+        rule = self.dimensions
+        sides = [max(size) for size in rule.sizes]
+        sides += [max(f.width or 0, f.height or 0) for f in self.files if f.width and f.height]
+        if rule.max_side is not None and not rule.sizes:
+            sides.append(rule.max_side)
+        return max(sides) if sides else DEFAULT_MAX_SIDE
+
+    def archive_limits(self) -> ArchiveLimits:
+        """What extracting the set may write: ``count`` images of at most
+        :meth:`largest_side` px (:meth:`ArchiveLimits.for_images` says how many bytes)."""
+        return ArchiveLimits.for_images(self.count, self.largest_side())
+
+    def archive_download_limit(self) -> int:
+        """The most an archive of unknown size may take to download: four times what may be
+        extracted from it (an archive can hold more than the set: Tecnick's, with four other
+        sizes and a grey set, is 511 MB against a 2.4 GB bound for its 100 RGB images)."""
+        return 4 * self.archive_limits().total_bytes
 
     @property
     def names_known(self) -> bool:
@@ -460,6 +487,8 @@ class ManifestDataset(Dataset):
                     size=entry.size,
                     label=f"{self.name}/{entry.name} from {entry.url}",
                     progress=progress,
+                    # an image's bound when the manifest does not know the file's size
+                    max_bytes=None if entry.size else self.manifest.archive_limits().member_bytes,
                 )
             except _download.DownloadError as exc:
                 # one failure is enough to know the network is not there: do not wait
@@ -488,17 +517,27 @@ class ManifestDataset(Dataset):
                     size=spec.size,
                     label=f"{self.name} archive from {spec.url}",
                     progress=progress,
+                    max_bytes=None if spec.size else self.manifest.archive_download_limit(),
                 )
             except _download.DownloadError as exc:
                 looked.append(f"network: {exc}")
                 return
-            select = member_selector(spec.member_prefix, spec.member_pattern, spec.exclude)
-            for path in safe_extract(archive, staging / "extracted", select=select):
+            chosen = member_selector(spec.member_prefix, spec.member_pattern, spec.exclude)
+
+            def select(member: str) -> str | None:
+                # only the files the set wants are written (each held to the set's limits)
+                name = chosen(member)
+                return name if name is not None and self._wanted(name, found) else None
+
+            extracted = safe_extract(
+                archive,
+                staging / "extracted",
+                select=select,
+                limits=self.manifest.archive_limits(),
+            )
+            for path in extracted:
                 name = path.relative_to(staging / "extracted").as_posix()
-                wanted = (
-                    self._entry(name) is not None if self.manifest.names_known else "/" not in name
-                )
-                if name in found or not wanted:
+                if not self._wanted(name, found):  # (the same name twice in the archive)
                     continue
                 ref = self._verify(name, path, where="archive member")
                 dest = cache / name
@@ -510,6 +549,12 @@ class ManifestDataset(Dataset):
             # the archive can be large (Tecnick's is ~511 MB) and is not needed once extracted
             shutil.rmtree(staging, ignore_errors=True)
         looked.append(f"network: {spec.url} (extracted {spec.member_prefix}{spec.member_pattern})")
+
+    def _wanted(self, name: str, found: dict[str, ImageRef]) -> bool:
+        """Whether an archive member called ``name`` is one of the set's missing files."""
+        if name in found:
+            return False
+        return self._entry(name) is not None if self.manifest.names_known else "/" not in name
 
     def _verify_new(self, name: str, path: Path) -> ImageRef:
         """Verify a freshly downloaded file; a failure removes it so the cache stays clean."""
