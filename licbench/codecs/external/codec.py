@@ -253,17 +253,38 @@ class ExternalCodec(Codec):
             fmt = d.decode.output
             if fmt in ("png", "ppm"):
                 image = pictures.read_image(target)
-                return image[:height, :width] if width is not None else image
+                if width is None or height is None:  # the picture says its size: job_body checks
+                    return image
+                out_h, out_w = image.shape[:2]
+                self._check_size(out_w, out_h, width, height)
+                return image[:height, :width]  # (only a 4:2:0 padding row or column)
             if fmt == "y4m":
                 planes, out_w, out_h = pictures.read_y4m(target, d.yuv)
-                if coded_w is not None and (out_w, out_h) != (coded_w, coded_h):
-                    raise ValueError(
-                        f"{d.name}: decoder wrote {out_w}x{out_h}, expected {coded_w}x{coded_h}"
-                    )
+                if width is not None and height is not None:
+                    self._check_size(out_w, out_h, width, height, exact=True)
                 return pictures.planes_to_rgb(planes, d.yuv, width or out_w, height or out_h)
             assert coded_w is not None and coded_h is not None and width and height
             planes = pictures.read_yuv(target, d.yuv, coded_w, coded_h)
             return pictures.planes_to_rgb(planes, d.yuv, width, height)
+
+    def _check_size(
+        self, out_w: int, out_h: int, width: int, height: int, *, exact: bool = False
+    ) -> None:
+        """The decoder's picture must be the bitstream's (prefix) size, or its coded size (the
+        4:2:0 padding of odd sides, which is cropped); ``exact``: the coded size only. Anything
+        else is an error: a picture is never cropped or padded to fit."""
+        from licbench.codecs.external.pictures import coded_size
+
+        coded = coded_size(width, height, self.definition.yuv)
+        accepted = {coded} if exact else {coded, (width, height)}
+        if (out_w, out_h) not in accepted:
+            shown = f"{width}x{height}"
+            if coded != (width, height):
+                shown += f" (coded as {coded[0]}x{coded[1]})"
+            raise ValueError(
+                f"{self.definition.name}: the decoder wrote a {out_w}x{out_h} picture; the "
+                f"original is {shown}"
+            )
 
 
 def _describe(definition: Definition) -> str:

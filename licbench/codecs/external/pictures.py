@@ -50,7 +50,14 @@ def rgb_to_planes(image: np.ndarray, yuv: YUV) -> list[np.ndarray]:
 
 
 def planes_to_rgb(planes: list[np.ndarray], yuv: YUV, width: int, height: int) -> np.ndarray:
-    """Container planes → HxWx3 uint8 RGB cropped to ``width`` × ``height``."""
+    """Container planes → HxWx3 uint8 RGB cropped to ``width`` × ``height``.
+
+    The only crop is the 4:2:0 padding (one repeated row or column of an odd side, see
+    :func:`coded_size`); planes of any other size are a :class:`ValueError`, never cut to fit.
+    """
+    full_h, full_w = planes[0].shape
+    if (full_w, full_h) != coded_size(width, height, yuv) and (full_w, full_h) != (width, height):
+        raise ValueError(f"decoded picture is {full_w}x{full_h}; the original is {width}x{height}")
     floats = [
         colour.dequantize(colour.from_container(p, yuv.precision, yuv.bit_depth), yuv.precision)
         for p in planes
@@ -129,9 +136,12 @@ def read_y4m(path: Path, yuv: YUV) -> tuple[list[np.ndarray], int, int]:
     shapes = _plane_shapes(width, height, yuv)
     payload = data[frame + 1 :]
     needed = sum(h * w for h, w in shapes) * dtype.itemsize
-    if len(payload) < needed:
-        raise ValueError(f"{path.name}: frame has {len(payload)} bytes, expected {needed}")
-    return _split_planes(payload[:needed], shapes, dtype), width, height
+    if len(payload) != needed:  # short, or more than one frame: never cut to fit
+        raise ValueError(
+            f"{path.name}: its frame data has {len(payload)} bytes; one {width}x{height} "
+            f"{yuv.chroma} {yuv.bit_depth}-bit frame has {needed}"
+        )
+    return _split_planes(payload, shapes, dtype), width, height
 
 
 def write_image(path: Path, image: np.ndarray, fmt: str) -> None:

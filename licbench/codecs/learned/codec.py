@@ -352,6 +352,11 @@ class LearnedCodec(Codec):
             )
         with timer.stage("synthesis"):
             x_hat = model.synthesize(y_hat, self.tile_size(hp, wp))
+            if tuple(x_hat.shape[-3:]) != (3, hp, wp):  # cropped below: only the padding
+                raise ValueError(
+                    f"{self.arch}: synthesis gave a picture of shape {tuple(x_hat.shape)}; the "
+                    f"bitstream's {header.width}x{header.height} image is padded to {wp}x{hp}"
+                )
             x_hat = x_hat[0, :, : header.height, : header.width]
             pixels = x_hat.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0)
             image = pixels.cpu().numpy()
