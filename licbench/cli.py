@@ -243,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
         "default: sse41, another thread count, and both GPU directions when there is a GPU)",
     )
     run.add_argument(
+        "--viewer-images",
+        metavar="N|all|none",
+        help="write the decoded pictures of the first N images (default 4) for viewer.html, the "
+        "side-by-side viewer beside the report: about 0.4 MB per job of a Kodak-size image",
+    )
+    run.add_argument(
         "--reference",
         action="append",
         default=[],
@@ -391,6 +397,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         **({"timeout": args.timeout} if args.timeout is not None else {}),
         **({"max_pixels": args.max_pixels} if args.max_pixels is not None else {}),
         decode_check=args.decode_check,
+        **({"viewer_images": args.viewer_images} if args.viewer_images is not None else {}),
     )
     result = run_request(request)
     counts = result.counts

@@ -138,6 +138,10 @@ def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS, spool: str | None
         record.metrics = measure(job.metrics, original, decoded)
         if spool and codec.float_decoder:
             keep_for_decode_check(spool, job.key, data, decoded)
+        if job.viewer:  # the viewer's picture, from this decode (licbench.bench.viewer)
+            from licbench.bench.viewer import keep_decoded
+
+            keep_decoded(job, decoded)
     except ImageLoadError as exc:
         record.error = str(exc)
     except (Exception, SystemExit) as exc:

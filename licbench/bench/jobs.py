@@ -38,6 +38,9 @@ class Job:
     quality: float
     image: ImageRef
     metrics: tuple[str, ...]
+    #: a folder the worker writes this job's decoded image into, for the viewer
+    #: (:mod:`licbench.bench.viewer`); not part of what the job computes, nor of its key
+    viewer: str | None = None
 
     @cached_property
     def key(self) -> str:

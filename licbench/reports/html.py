@@ -57,5 +57,10 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
+def render(template: str, context: dict[str, Any]) -> str:
+    """A page from one of this package's templates."""
+    return _environment().get_template(template).render(**context)
+
+
 def render_report(context: dict[str, Any]) -> str:
-    return _environment().get_template("report.html.j2").render(**context)
+    return render("report.html.j2", context)

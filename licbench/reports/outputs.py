@@ -7,7 +7,6 @@ caller hands in (references live in a room beside this one).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,45 +18,17 @@ from licbench.bench.store import Store
 from licbench.core.files import atomic_write
 from licbench.datasets.names import printable
 from licbench.metrics import column_name
-from licbench.metrics.derived import bd_series, series_names
+from licbench.metrics.derived import series_names
+from licbench.reports.assets import script_json, scripts, styles
 from licbench.reports.digest import digest_context
 from licbench.reports.html import render_report
-from licbench.reports.plots import complexity_plot, rd_plot, strip_plot
+from licbench.reports.interactive import report_data
+from licbench.reports.viewer_page import PAGE, render_viewer, viewer_data
 from licbench.reports.visual import visual_section
 from licbench.results import series as shown
 from licbench.results.build import CEILING_CONVENTION, BuiltRun, build_run
-from licbench.results.curve import Curve
 from licbench.results.references import ReferenceCurve
 from licbench.results.summary import RunSummary
-
-
-def _plots(summary: RunSummary, metrics: list[str]) -> list[dict[str, str]]:
-    """One RD plot per metric of the run, on its BD series (MS-SSIM in dB), plus LPIPS."""
-    keys = [bd_series(m) for m in metrics]
-    if "lpips-alex" not in keys and any(c.has("lpips-alex") for c in summary.codecs.values()):
-        keys.append("lpips-alex")
-    references: dict[str, Curve] = summary.references.curves if summary.references else {}
-    plots = []
-    for key in keys:
-        curves = list(summary.codecs.values()) + list(references.values())
-        if not any(curve.has(key) for curve in curves):
-            continue
-        plots.append(
-            {
-                "metric": key,
-                "label": shown.label(key),
-                "uri": rd_plot(
-                    summary.codecs,
-                    key,
-                    shown.label(key),
-                    summary.anchor,
-                    references,
-                    lower_is_better=shown.higher_is_better(key) is False,
-                ),
-            }
-        )
-    return plots
-
 
 _HEADLINES = {
     "mean-curve": "BD-rate of the mean curve",
@@ -66,11 +37,11 @@ _HEADLINES = {
 }
 
 
-def _complexity_context(summary: RunSummary, metrics: list[str]) -> dict[str, Any]:
-    """The report's complexity table and the plot of BD-rate against decoder kMAC/px."""
+def _complexity_context(summary: RunSummary) -> dict[str, Any]:
+    """The report's complexity table (its plot is drawn in the page: interactive.py)."""
     figures = summary.complexity
     counted = [c for c in figures.values() if "error" not in c]
-    context: dict[str, Any] = {"complexity": figures, "complexity_plot": None}
+    context: dict[str, Any] = {"complexity": figures}
     first = counted[0] if counted else {}
     height, width = (first.get("input") or [0, 0])[:2]
     context.update(
@@ -79,16 +50,6 @@ def _complexity_context(summary: RunSummary, metrics: list[str]) -> dict[str, An
         complexity_convention=first.get("convention", ""),
         complexity_not_counted=first.get("not_counted", []),
     )
-    metric = metrics[0] if metrics else "psnr-rgb"
-    points = []
-    for codec in figures:
-        kmac = summary.decoder_kmac_per_pixel(codec)
-        value, _ = summary.bd_rate.headline_value(metric, codec)
-        if kmac and value is not None and math.isfinite(value):
-            points.append((codec, kmac, value))
-    if points:
-        label = f"BD-rate (%) against {summary.anchor}, {metric}"
-        context["complexity_plot"] = complexity_plot(points, label)
     return context
 
 
@@ -177,6 +138,7 @@ def write_outputs(
         "bd": summary.bd_rate,
         "bd_metrics": manifest.metrics,
         "job_count": summary.jobs,
+    charts = report_data(summary, list(manifest.metrics))
         "failed_count": summary.jobs_failed,
         # per-image detail: every job up to a few hundred images, else summarised (digest.py)
         **digest_context(
@@ -185,7 +147,13 @@ def write_outputs(
         "environment": manifest.environment,
         "environment_json": json.dumps(manifest.environment, indent=1),
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "plots": _plots(summary, list(manifest.metrics)),
+        # the charts' numbers, drawn in the page by static/report.js (interactive.py)
+        "chart_data": script_json(charts),
+        "rd_metrics": charts["metrics"],
+        "strips": charts["strips"],
+        "chart_complexity": charts["complexity"],
+        "scripts": scripts("report.js"),
+        "styles": styles(),
         "references": references_shown.curves if references_shown else {},
         "bd_references": references_shown.rows() if references_shown else [],
         "bd_reference_notes": references_shown.warnings if references_shown else [],
@@ -198,7 +166,7 @@ def write_outputs(
         "skipped": manifest.skipped,
         "headline_label": _HEADLINES[summary.bd_rate.headline],
         "bootstrap_note": _bootstrap_note(summary),
-        **_complexity_context(summary, list(manifest.metrics)),
+        **_complexity_context(summary),
         "decode_check": summary.decode_check,
         "ceiling_convention": CEILING_CONVENTION,
         "capped": summary.extra.get("capped") or {},
@@ -206,11 +174,20 @@ def write_outputs(
         "common_images": summary.extra.get("common_images") or {"images": 0, "of": 0},
         "undefined": summary.undefined(),
         "groups": summary.groups,
-        "strip_plots": [
-            {"metric": metric, "uri": strip_plot(per_codec, metric, summary.anchor)}
-            for metric, per_codec in summary.bd_rate.per_image.items()
-            if per_codec
-        ],
     }
     atomic_write(folder / "report.html", printable(render_report(context)))
     return summary
+    viewer = viewer_data(
+        folder,
+        frame,
+        built.target_frame,
+        manifest.target_choices,
+        metric_columns,
+        summary.anchor,
+        list(summary.codecs),
+    )
+    context["viewer_images"] = len(viewer["images"]) if viewer else 0
+    if viewer:
+        atomic_write(folder / PAGE, printable(render_viewer(viewer, manifest.dataset)))
+    else:
+        (folder / PAGE).unlink(missing_ok=True)  # (one left by an earlier run shows nothing)

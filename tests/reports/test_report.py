@@ -7,7 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pytest
 
 import licbench.codecs
@@ -16,7 +15,7 @@ from licbench.bench.rate_target import chosen_job_keys
 from licbench.bench.store import Record, Store
 from licbench.bench.visual import compute_crops
 from licbench.reports import outputs
-from licbench.reports.plots import rd_figure
+from licbench.reports.interactive import report_data
 from licbench.results.build import latency_table
 from licbench.results.curve import Curve
 from licbench.results.summary import ReferenceComparison
@@ -26,6 +25,15 @@ XSS_NAME = "<script>alert(1)</script>.png"  # the name tests/reports/conftest.py
 
 def read(run) -> tuple[str, dict]:
     return (run / "report.html").read_text(), json.loads((run / "summary.json").read_text())
+
+
+def chart_data(html: str) -> dict:
+    """The numbers the report's charts are drawn from (its embedded JSON)."""
+    found = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S
+    )
+    assert found, "no chart data in the report"
+    return json.loads(found.group(1))
 
 
 def table(html: str, table_id: str) -> str:
@@ -101,8 +109,11 @@ def test_image_names_are_escaped_text(tiny_run):
     assert "<script>alert(1)" not in html
     escaped = html_lib.escape(XSS_NAME, quote=False)
     assert escaped in html
-    # the only script element is the report's own sorter
-    assert html.count("<script") == 1
+    # the script elements are the report's own: its chart data, its charts, its table sorter
+    assert html.count("<script") == 3
+    data = chart_data(html)  # the name is in the chart data too, as JSON text
+    assert XSS_NAME in data["images"]
+    assert '<script type="application/json" id="report-data">' in html
 
 
 def test_visual_comparison_embeds_crops_near_a_common_rate(tiny_run):
@@ -214,21 +225,20 @@ def fake_reference(scale: float) -> dict:
     }
 
 
-def test_references_are_drawn_dashed_and_labelled_published():
+def test_chart_data_carries_references_only_where_they_have_the_metric():
     curves = {
         "jpeg": Curve("jpeg", results={"bpp": [0.3, 0.6, 1.2], "psnr-rgb": [29.0, 32.0, 35.0]}),
     }
-    references = {"vtm $x$": Curve.from_dict(fake_reference(1.0))}
-    figure = rd_figure(curves, "psnr-rgb", "PSNR", "jpeg", references)
-    lines = figure.axes[0].get_lines()
-    plt.close(figure)
-    labels = {line.get_label(): line.get_linestyle() for line in lines}
-    assert labels["jpeg"] == "-"
-    assert labels[r"vtm \$x\$ (published)"] == "--"
-    # references without the metric are not drawn
-    figure = rd_figure(curves, "lpips-alex", "LPIPS", "jpeg", references)
-    assert [line.get_label() for line in figure.axes[0].get_lines()] == []
-    plt.close(figure)
+    from licbench.results.summary import BDTable, RunSummary
+
+    summary = RunSummary("d", 1, 3, 0, 0, {}, curves, BDTable("jpeg", "pchip"))
+    summary.references = ReferenceComparison({"vtm $x$": Curve.from_dict(fake_reference(1.0))})
+    data = report_data(summary, ["psnr-rgb"])
+    assert [m["key"] for m in data["metrics"]] == ["psnr-rgb"]
+    assert data["references"]["vtm $x$"]["psnr-rgb"] == [30.0, 33.0, 36.0, 40.0]
+    assert data["views"][0]["curves"]["jpeg"]["bpp"] == [0.3, 0.6, 1.2]
+    # a metric no curve has is not offered
+    assert [m["key"] for m in report_data(summary, ["lpips-alex"])["metrics"]] == []
 
 
 def test_report_draws_references_and_lpips_when_present(run_copy, monkeypatch):
@@ -248,9 +258,14 @@ def test_report_draws_references_and_lpips_when_present(run_copy, monkeypatch):
     monkeypatch.setattr(outputs, "build", with_extras)
     summary = outputs.write_outputs(run_copy).to_json()
     html = (run_copy / "report.html").read_text()
-    plots = html[html.index('id="rd-curves"') : html.index('id="bd-rate"')]
-    assert plots.count("data:image/png;base64,") == 3  # PSNR, MS-SSIM dB, LPIPS
-    assert 'alt="LPIPS (AlexNet) against bpp"' in plots
+    data = chart_data(html)
+    keys = [m["key"] for m in data["metrics"]]
+    assert keys == ["psnr-rgb", "ms-ssim-rgb-db", "lpips-alex"]
+    lpips = next(m for m in data["metrics"] if m["key"] == "lpips-alex")
+    assert lpips["label"] == "LPIPS (AlexNet)" and lpips["lower"] is True
+    assert data["references"]["vtm-kodak"]["psnr-rgb"] == [30.0, 33.0, 36.0, 40.0]
+    webp = data["views"][0]["curves"]["webp"]
+    assert webp["lpips-alex"][:2] == [0.5, 0.25]
     refs = table(html, "reference-table")
     assert "vtm-kodak (published)" in refs
     assert "VTM $x$ &lt;b&gt;" in refs  # the reference's own name is escaped text
@@ -270,4 +285,59 @@ def test_report_follows_the_run_metrics(run_copy):
     assert "ms-ssim-rgb" not in summary.codecs["jpeg"].results
     assert "MS-SSIM" not in table(html, "per-image-table")
     assert "MS-SSIM" not in html[html.index('id="codecs"') :]
-    assert html[html.index('id="rd-curves"') : html.index('id="bd-rate"')].count("<img") == 1
+    assert [m["key"] for m in chart_data(html)["metrics"]] == ["psnr-rgb"]
+
+
+def test_chart_data_is_the_summary_rounded(tiny_run):
+    """Every number the charts draw is summary.json's, to the decimals the page shows: mean
+    curves (all images and each group), each image's own curves, per-image BD-rates."""
+    html, summary = read(tiny_run)
+    data = chart_data(html)
+    assert data["anchor"] == "jpeg" and data["codecs"] == ["jpeg", "webp"]
+    assert [m["key"] for m in data["metrics"]] == ["psnr-rgb", "ms-ssim-rgb-db"]
+    views = {v["key"]: v for v in data["views"]}
+    assert set(views) == {"all"} | {f"group:{g}" for g in summary["groups"]}
+    for codec, entry in summary["codecs"].items():
+        shown = views["all"]["curves"][codec]
+        results = entry["results"]
+        assert shown["bpp"] == pytest.approx(results["bpp"], abs=1e-5)
+        assert shown["psnr-rgb"] == pytest.approx(results["psnr-rgb"], abs=1e-4)
+        assert shown["q"] == results["quality"] and shown["n"] == results["images"]
+    for group, entry in summary["groups"].items():
+        for codec, curve in entry["codecs"].items():
+            shown = views[f"group:{group}"]["curves"][codec]
+            assert shown["bpp"] == pytest.approx(curve["results"]["bpp"], abs=1e-5)
+    # each image's own curves, by index into the image names
+    assert sorted(data["images"]) == data["images"] == sorted(["a.png", XSS_NAME])
+    assert data["images_shown"] == [0, 1] and data["images_with_curves"] == 2
+    for codec, per_image in summary["per_image_curves"].items():
+        for name, curve in per_image.items():
+            shown = data["image_curves"][codec][str(data["images"].index(name))]
+            assert shown["bpp"] == pytest.approx(curve["bpp"], abs=1e-5)
+            assert shown["ms-ssim-rgb-db"] == pytest.approx(curve["ms-ssim-rgb-db"], abs=1e-4)
+    # the strip plots: one per metric, each image's BD-rate, the mean and its interval
+    for strip in data["strips"]:
+        stats = summary["bd_rate"]["per_image"][strip["metric"]]["webp"]
+        (row,) = strip["rows"]
+        values = {data["images"][i]: v for i, v in row["values"]}
+        assert values == pytest.approx(stats["per_image"], abs=1e-3)
+        assert row["mean"] == pytest.approx(stats["mean"], abs=1e-3)
+        assert row["ci"] == pytest.approx(stats["mean_ci"], abs=1e-3)
+
+
+def test_image_curves_are_capped_worst_and_best_first(large_run):
+    """Above the cap the page carries the worst and best images' own curves first, then others
+    by name, and says how many of how many (the cap applies to what grows with the images)."""
+    from licbench.results.summary import RunSummary
+
+    summary = RunSummary.from_json(json.loads((large_run / "summary.json").read_text()))
+    data = report_data(summary, ["psnr-rgb", "ms-ssim-rgb"], cap=30)
+    shown = [data["images"][i] for i in data["images_shown"]]
+    assert len(shown) == 30 and shown == sorted(shown)
+    per_image = summary.bd_rate.per_image["psnr-rgb"]["webp"].values
+    worst = max(per_image, key=per_image.get)
+    best = min(per_image, key=per_image.get)
+    assert worst in shown and best in shown
+    assert data["images_with_curves"] == len(summary.image_curves["jpeg"]) > 30
+    for per in data["image_curves"].values():
+        assert {data["images"][int(i)] for i in per} <= set(shown)
