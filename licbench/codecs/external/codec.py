@@ -150,10 +150,20 @@ class ExternalCodec(Codec):
             self.params[name] = value
 
     # ------------------------------------------------------------------ identity
+    @classmethod
+    def tool_hashes(cls) -> dict[str, str]:
+        """The sha256 of each tool file (its resolved path): a rebuilt tool whose ``--version``
+        says the same is still another tool. A ``stat`` per tool when nothing changed
+        (:mod:`licbench.codecs.external.fingerprint`)."""
+        from licbench.codecs.external.fingerprint import tool_sha256
+
+        return {key: tool_sha256(path) for key, path in cls.tool_paths().items()}
+
     def version(self) -> str:
         d = self.definition
         parts = [f"definition={d.name}@{d.sha256[:16]}"]
         parts += [f"{key}={text}" for key, text in sorted(self.tool_versions().items())]
+        parts += [f"{key}.sha256={v[:16]}" for key, v in sorted(self.tool_hashes().items())]
         parts += [f"{k}={v}" for k, v in sorted(self.params.items())]
         parts += [f"{k}.sha256={v[:16]}" for k, v in sorted(self.param_files.items())]
         return ";".join(parts)

@@ -151,6 +151,7 @@ class LearnedCodec(Codec):
         self.quality_range = (1, count)  # type: ignore[misc]  # known only per instance
         self._models: dict[int, LearnedCompressionModel] = {}
         self._tags: dict[int, bytes] = {}
+        self._code: str | None = None
 
     # ------------------------------------------------------------------ setup
     def _parse_device(self, device: str) -> torch.device:
@@ -288,12 +289,22 @@ class LearnedCodec(Codec):
             f"device={self.device.type}",
             "tile="
             + (f"auto:{AUTO_TILE}>{AUTO_TILE_ABOVE}" if self.tile is None else str(self.tile)),
+            f"code={self.code_digest()}",
         ]
         if self.rate_points:
             parts.append("ckpt=" + ",".join(f"{rp.quality}:{rp.sha256}" for rp in self.rate_points))
         else:
             parts.append(f"weights=random:seed={self.seed}")
         return ";".join(parts)
+
+    def code_digest(self) -> str:
+        """Digest of the code this architecture and configuration run (the architecture's
+        modules, the coding glue, the configuration: :mod:`.code_identity`); once per codec."""
+        if self._code is None:
+            from licbench.codecs.learned.code_identity import arch_code_digest
+
+            self._code = arch_code_digest(self.arch, self.config)
+        return self._code
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         import numpy as np

@@ -143,6 +143,7 @@ class CompressAICodec(Codec):
         self._models: dict[int, Any] = {}
         self._tags: dict[int, bytes] = {}
         self._sha256: dict[int, str] = {}
+        self._code: str | None = None
 
     # ------------------------------------------------------------------ setup
     def _parse_device(self, device: str) -> Any:
@@ -318,6 +319,17 @@ class CompressAICodec(Codec):
             return ",".join(f"{rp.quality}:{rp.sha256}" for rp in self.rate_points)
         return ",".join(f"{q}:{cached_sha256(path)}" for q, path in self._files.items())
 
+    def code_digest(self) -> str:
+        """Digest of the model class's code and its bases' (compressai's own modules, or your
+        module): :mod:`licbench.codecs.learned.code_identity`. Once per codec."""
+        if self._code is None:
+            from licbench.codecs.learned import zoo
+            from licbench.codecs.learned.code_identity import model_code_digest
+
+            owner = zoo.zoo_architecture(self.model_name) if self.is_zoo else self._factory
+            self._code = model_code_digest(owner, own=not self.is_zoo)
+        return self._code
+
     def version(self) -> str:
         import torch
 
@@ -333,6 +345,7 @@ class CompressAICodec(Codec):
                 f"container={container.FORMAT_VERSION}",
                 f"pad=centre{PAD_MULTIPLE}",
                 f"device={self.device.type}",
+                f"code={self.code_digest()}",
                 f"weights={self.weights_identity()}",
             ]
         )
