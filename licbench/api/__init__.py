@@ -190,6 +190,11 @@ def plan(request: RunRequest) -> RunPlan:
     for item in source.skipped:
         _notice(notices, f"skipped {item.name}: {item.reason}")
     jobs = plan_jobs(codecs, images, list(request.metrics), sweep)
+    if request.viewer_images != 0:  # their workers write each decode for viewer.html
+        from licbench.bench import viewer
+
+        shown = viewer.chosen_images(images, request.viewer_images)
+        jobs = viewer.mark(jobs, viewer.folder_of(request.out.resolve()), shown)
     manifest = _manifest(request, codecs, images, jobs, source.skipped)
     return RunPlan(request, codecs, images, jobs, manifest, list(source.skipped), notices)
 
@@ -213,11 +218,6 @@ def _plan_codecs(
         for quality in sweep.get(codec.label, ()):
             try:
                 codec.check_quality(quality)
-    if request.viewer_images != 0:  # their workers write each decode for viewer.html
-        from licbench.bench import viewer
-
-        shown = viewer.chosen_images(images, request.viewer_images)
-        jobs = viewer.mark(jobs, viewer.folder_of(request.out.resolve()), shown)
             except QualityError as exc:
                 raise UsageError(str(exc)) from exc
     return codecs, sweep
@@ -273,6 +273,10 @@ def execute(planned: RunPlan) -> Executed:
                     if request.target_bpp:
                         counts["target_probes"] = _target_rates(planned, store, executor)
                         run_json.update()
+                    if request.viewer_images != 0 and (
+                        again := _viewer_pictures(planned, store, executor)
+                    ):
+                        counts["viewer_jobs"] = again
                 # nothing computed for a run that was here already: its crops are chosen
                 nothing_new = run_json.kept and not counts["computed"]
                 nothing_new = nothing_new and not counts.get("target_probes")
@@ -303,10 +307,6 @@ def write(planned: RunPlan, fingerprint: str) -> RunSummary:
         remember_outputs(out, fingerprint, json_safe(summary.to_json()))
         return summary
     except KeyboardInterrupt as exc:  # every job is stored by now; only the outputs are not
-                    if request.viewer_images != 0 and (
-                        again := _viewer_pictures(planned, store, executor)
-                    ):
-                        counts["viewer_jobs"] = again
         raise RunInterrupted.of(exc, len(planned.jobs), len(planned.jobs)) from None
 
 
@@ -386,6 +386,30 @@ def _target_rates(planned: RunPlan, store: Store, executor) -> int:
     return probe_counts["computed"]
 
 
+def _viewer_pictures(planned: RunPlan, store: Store, executor) -> int:
+    """viewer.html's pictures (:mod:`licbench.bench.viewer`): the originals, and the decodes
+    that no worker of this run wrote (jobs served from the store, rate-target points), each
+    job run once more for them. The number of jobs run again."""
+    from licbench.bench import viewer
+
+    request = planned.request
+    folder = viewer.folder_of(request.out.resolve())
+    shown = viewer.chosen_images(planned.images, request.viewer_images)
+    jobs = [job for job in planned.jobs if job.viewer]
+    choices = planned.manifest.target_choices
+    jobs += viewer.target_jobs(planned.codecs, choices, shown, request.metrics, folder)
+    before = viewer.pictures(folder)
+    notes = viewer.write_originals(shown, folder, request.max_pixels)
+    stored = store.get(job.key for job in jobs)
+    missing = viewer.missing_jobs(jobs, folder, stored)
+    if missing:
+        notes += viewer.export_missing(missing, executor, stored, folder)
+    viewer.add_notes(folder, notes)
+    if viewer.pictures(folder) != before:  # outputs stamped current lack them: rebuild
+        forget_outputs(request.out)
+    return len(missing)
+
+
 def _plan_crops(planned: RunPlan, store: Store) -> None:
     """Choose the report's crops (into the manifest): which image, codecs and region."""
     from licbench.bench.visual import plan_visual
@@ -419,30 +443,6 @@ def _complexity(planned: RunPlan, store: Store) -> None:
     manifest = planned.manifest
     learned = [c for c in planned.codecs if callable(getattr(c, "model", None))]
     if not learned or set(manifest.complexity) == {c.label for c in learned}:
-def _viewer_pictures(planned: RunPlan, store: Store, executor) -> int:
-    """viewer.html's pictures (:mod:`licbench.bench.viewer`): the originals, and the decodes
-    that no worker of this run wrote (jobs served from the store, rate-target points), each
-    job run once more for them. The number of jobs run again."""
-    from licbench.bench import viewer
-
-    request = planned.request
-    folder = viewer.folder_of(request.out.resolve())
-    shown = viewer.chosen_images(planned.images, request.viewer_images)
-    jobs = [job for job in planned.jobs if job.viewer]
-    choices = planned.manifest.target_choices
-    jobs += viewer.target_jobs(planned.codecs, choices, shown, request.metrics, folder)
-    before = viewer.pictures(folder)
-    notes = viewer.write_originals(shown, folder, request.max_pixels)
-    stored = store.get(job.key for job in jobs)
-    missing = viewer.missing_jobs(jobs, folder, stored)
-    if missing:
-        notes += viewer.export_missing(missing, executor, stored, folder)
-    viewer.add_notes(folder, notes)
-    if viewer.pictures(folder) != before:  # outputs stamped current lack them: rebuild
-        forget_outputs(request.out)
-    return len(missing)
-
-
         return
     from collections import Counter
 

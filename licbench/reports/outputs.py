@@ -131,6 +131,7 @@ def write_outputs(
     curve_columns = [(k, shown.label(k), shown.digits(k)) for k in series_names(manifest.metrics)]
     metric_columns = [(column_name(k), label, digits) for k, label, digits in curve_columns]
     references_shown = summary.references
+    charts = report_data(summary, list(manifest.metrics))
     context: dict[str, Any] = {
         "dataset": manifest.dataset,
         "images": manifest.images,
@@ -138,7 +139,6 @@ def write_outputs(
         "bd": summary.bd_rate,
         "bd_metrics": manifest.metrics,
         "job_count": summary.jobs,
-    charts = report_data(summary, list(manifest.metrics))
         "failed_count": summary.jobs_failed,
         # per-image detail: every job up to a few hundred images, else summarised (digest.py)
         **digest_context(
@@ -175,8 +175,6 @@ def write_outputs(
         "undefined": summary.undefined(),
         "groups": summary.groups,
     }
-    atomic_write(folder / "report.html", printable(render_report(context)))
-    return summary
     viewer = viewer_data(
         folder,
         frame,
@@ -191,3 +189,5 @@ def write_outputs(
         atomic_write(folder / PAGE, printable(render_viewer(viewer, manifest.dataset)))
     else:
         (folder / PAGE).unlink(missing_ok=True)  # (one left by an earlier run shows nothing)
+    atomic_write(folder / "report.html", printable(render_report(context)))
+    return summary
