@@ -1,4 +1,4 @@
-"""bpg and vtm cannot be installed here: their definitions are checked against CompressAI's bench.
+"""bpg and vtm run the commands of CompressAI's bench (test_anchor_tools.py runs the real tools).
 
 Both sides run with the tool execution replaced at the subprocess boundary only: licbench's
 ``subprocess.run`` and CompressAI's ``run_command`` record the argument lists and write what the
