@@ -337,6 +337,34 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     check.add_argument("--json", metavar="PATH", help="write the comparison as JSON here")
 
+    compare = commands.add_parser(
+        "compare",
+        help="one page comparing runs on the same images: curves, BD-rates against a baseline "
+        "run, BD-rate over time or commits",
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="run folders (or summary.json)")
+    compare.add_argument("--out", required=True, help="folder for compare.html and compare.json")
+    compare.add_argument(
+        "--baseline", help="the run the others are compared with (default: the first in order)"
+    )
+    compare.add_argument(
+        "--anchor",
+        help="the baseline run's codec every codec is compared with (default: its anchor)",
+    )
+    compare.add_argument(
+        "--metric", default=gate.DEFAULT_METRIC, help=f"BD-rate metric ({gate.DEFAULT_METRIC})"
+    )
+    compare.add_argument(
+        "--order",
+        default="auto",
+        choices=["auto", "time", "commit", "given"],
+        help="order of the runs: time (when each was made), commit (git history of the current "
+        "folder's repository), given; auto: time when every run recorded one, else given",
+    )
+    compare.add_argument(
+        "--label", action="append", help="a name per run, in the order given (repeat)"
+    )
+
     train = commands.add_parser(
         "train", help="train a learned codec (rate-distortion + CCA loss) on an image folder"
     )
@@ -507,7 +535,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     from licbench.api import report
 
-    report(args.folder, args.store)
+    summary = report(args.folder, args.store)
+    if summary.jobs_missing:  # as the report says it: numbers on what is stored so far
+        from licbench.core.lock import holder
+
+        owner = holder(args.folder)
+        print(
+            f"run incomplete: {summary.jobs_missing} of {summary.jobs} jobs missing "
+            + (
+                f"(a run is writing {args.folder}: {one_line(str(owner))})"
+                if owner is not None
+                else "(interrupted: the same licbench run command computes them)"
+            )
+        )
     print(f"report: {Path(args.folder) / 'report.html'}")
     return 0
 
@@ -579,6 +619,28 @@ def _cmd_check(args: argparse.Namespace) -> int:
     print(check.format_table(result))
     check.write_reports(result, args.json, args.junit)
     return 0 if result.passed else 1
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from licbench.reports.check import CheckUsageError
+    from licbench.reports.compare_runs import compare_runs, write_compare
+
+    try:
+        result = compare_runs(
+            args.runs,
+            baseline=args.baseline,
+            anchor=args.anchor,
+            metric=args.metric,
+            order=args.order,
+            labels=args.label,
+        )
+    except CheckUsageError as exc:
+        raise _Usage(str(exc)) from None
+    page = write_compare(result, Path(args.out))
+    print(f"{len(result['runs'])} runs against {result['baseline']} ({result['anchor']}): {page}")
+    return 0
 
 
 def _cmd_codecs(args: argparse.Namespace) -> int:
@@ -679,6 +741,7 @@ COMMANDS = {
     "report": _cmd_report,
     "roi": _cmd_roi,
     "check": _cmd_check,
+    "compare": _cmd_compare,
     "codecs": _cmd_codecs,
     "datasets": _cmd_datasets,
     "references": _cmd_references,

@@ -16,6 +16,7 @@ module under :mod:`licbench.bench`; this file only wires them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -56,9 +57,10 @@ from licbench.codecs import (
     create_codec,
     list_codecs,
 )
+from licbench.core.lock import FolderBusy, owning, sharing, writing
 from licbench.datasets import ImageRef, load_dataset
 from licbench.results.jsonsafe import json_safe
-from licbench.results.summary import RunSummary
+from licbench.results.summary import RunSummary, SummaryError
 
 if TYPE_CHECKING:  # at run time bd_rate comes through __getattr__ (it needs scipy)
     from licbench.datasets.base import Skipped
@@ -173,11 +175,32 @@ def run(
 
 
 def run_request(request: RunRequest) -> RunResult:
-    """:func:`plan`, :func:`execute` and :func:`write` the run ``request`` asks for."""
+    """:func:`plan`, :func:`execute` and :func:`write` the run ``request`` asks for; the output
+    folder is the run's own from the first byte :func:`execute` writes there to the last of
+    :func:`write` (:func:`_own_output`)."""
     planned = plan(request)
-    executed = execute(planned)
-    summary = write(planned, executed.fingerprint)
+    with contextlib.ExitStack() as owned:
+        executed = _execute(planned, owned)
+        summary = write(planned, executed.fingerprint)
     return RunResult(request.out, request.store, executed.counts, summary, planned.notices)
+
+
+@contextmanager
+def _own_output(out: Path) -> Iterator[None]:
+    """Own the output folder for the block (:func:`licbench.core.lock.owning`, re-entrant):
+    another process writing it is a usage error, at once. Refused rather than waited for:
+    the other run may take hours, and what it is doing is a question for the user (the same
+    run started twice? two runs meant for two folders?), best asked before either's outputs
+    are mixed; a CI job fails at once instead of holding a runner."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(owning(out))
+        except FolderBusy as exc:
+            raise UsageError(
+                f"--out {exc}; one run writes a folder at a time: wait for it to finish, or "
+                "give another --out"
+            ) from None
+        yield
 
 
 def plan(request: RunRequest) -> RunPlan:
@@ -257,9 +280,16 @@ def execute(planned: RunPlan) -> Executed:
     leaves a run that resumes) and after each step that changed it (:class:`_RunJson`).
     Ctrl-C raises :class:`RunInterrupted` with the number of jobs stored.
     """
+    with contextlib.ExitStack() as owned:
+        return _execute(planned, owned)
+
+
+def _execute(planned: RunPlan, owned: contextlib.ExitStack) -> Executed:
+    """:func:`execute`, owning the output folder until ``owned`` closes."""
     request, jobs = planned.request, planned.jobs
     # the store is checked (StoreError) before anything is written to the output folder
     with Store(request.store) as store:
+        owned.enter_context(_own_output(request.out))
         try:
             with _spool(request) as spool:
                 run_json = _RunJson(planned.manifest, request.out)
@@ -299,13 +329,16 @@ def write(planned: RunPlan, fingerprint: str) -> RunSummary:
     (stamped with ``fingerprint``): then the summary is read from the stamp."""
     out = planned.request.out
     try:
-        stamped = current_summary(out, fingerprint)
-        if stamped is not None:
-            return RunSummary.from_json(stamped, str(out / "summary.json"))
-        forget_outputs(out)
-        summary = _write_outputs(out, None)
-        remember_outputs(out, fingerprint, json_safe(summary.to_json()))
-        return summary
+        with _own_output(out), writing(out):
+            stamped = current_summary(out, fingerprint)
+            if stamped is not None:
+                with contextlib.suppress(SummaryError):  # (a stamp that is not one: rebuilt)
+                    return RunSummary.from_json(stamped, str(out / "summary.json"))
+            forget_outputs(out)
+            # the run's own manifest, never the folder's run.json read back
+            summary = _write_outputs(out, None, planned.manifest)
+            remember_outputs(out, fingerprint, json_safe(summary.to_json()))
+            return summary
     except KeyboardInterrupt as exc:  # every job is stored by now; only the outputs are not
         raise RunInterrupted.of(exc, len(planned.jobs), len(planned.jobs)) from None
 
@@ -493,14 +526,18 @@ def _decode_check(planned: RunPlan, store: Store, spool: Path) -> None:
     manifest.decode_check = entry
 
 
-def _write_outputs(folder: Path, store: Path | None) -> RunSummary:
-    """Write a run's outputs; the published curves it names are loaded here, above both the
-    references and the reports, which do not import each other."""
+def _write_outputs(
+    folder: Path, store: Path | None, manifest: RunManifest | None = None
+) -> RunSummary:
+    """Write a run's outputs from ``manifest`` (default: the folder's run.json); the published
+    curves it names are loaded here, above both the references and the reports, which do not
+    import each other."""
     from licbench.references import reference_curve
     from licbench.reports.outputs import write_outputs
 
-    names = RunManifest.load(folder).references
-    return write_outputs(folder, store, [reference_curve(name) for name in names])
+    manifest = manifest or RunManifest.load(folder)
+    curves = [reference_curve(name) for name in manifest.references]
+    return write_outputs(folder, store, curves, manifest=manifest)
 
 
 def _warm_up() -> None:
@@ -516,8 +553,11 @@ def report(folder: str | Path, store: str | Path | None = None) -> RunSummary:
     """
     chosen = Path(store) if store else Path(RunManifest.load(Path(folder)).store)
     Store(chosen, create=False, read_only=True).close()
-    forget_outputs(Path(folder))
-    return _write_outputs(Path(folder), Path(store) if store else None)
+    # owned while rebuilt when no run owns it; beside a run that does (its summary then says
+    # how many jobs are missing), never writing outputs at the same time as that run
+    with sharing(folder), writing(folder):
+        forget_outputs(Path(folder))
+        return _write_outputs(Path(folder), Path(store) if store else None)
 
 
 #: what ``licbench fetch-weights NAME`` fetches: NAME → (what it is, "module:function")

@@ -115,10 +115,17 @@ def build(
 
 
 def write_outputs(
-    folder: Path, store_path: Path | None = None, references: Sequence[ReferenceCurve] = ()
+    folder: Path,
+    store_path: Path | None = None,
+    references: Sequence[ReferenceCurve] = (),
+    *,
+    manifest: RunManifest | None = None,
 ) -> RunSummary:
-    """(Re)build every output of the run in ``folder`` from its manifest and the store."""
-    manifest = RunManifest.load(folder)
+    """(Re)build every output of the run in ``folder`` from its manifest and the store.
+
+    ``manifest``: the run's own (a run writing its outputs); by default the folder's run.json.
+    """
+    manifest = manifest or RunManifest.load(folder)
     # reading only: a store that is not there is an error, never a new empty one
     with Store(store_path or manifest.store, create=False, read_only=True) as store:
         built = build(manifest, store, references)
@@ -140,6 +147,7 @@ def write_outputs(
         "bd_metrics": manifest.metrics,
         "job_count": summary.jobs,
         "failed_count": summary.jobs_failed,
+        "missing_count": summary.jobs_missing,
         # per-image detail: every job up to a few hundred images, else summarised (digest.py)
         **digest_context(
             frame, summary, len(manifest.images), metric_columns, manifest.image_paths

@@ -139,3 +139,31 @@ def _get(data, path):
     for key in path:
         data = data[key]
     return data
+
+
+def test_an_output_stamp_holding_one_is_rebuilt(image_folder, tmp_path):
+    """The stamp that lets a finished run skip rewriting its outputs carries the summary; one
+    whose numbers are not numbers is not current: the outputs are rebuilt, no traceback."""
+    from licbench.api import RunRequest, execute, plan, write
+    from licbench.bench.freshness import STAMP_NAME
+
+    request = RunRequest.from_options(
+        f"folder:{image_folder}",
+        ["jpeg"],
+        qualities=[50],
+        out=tmp_path / "out",
+        store=tmp_path / "store.sqlite",
+        workers=1,
+        metrics=["psnr-rgb"],
+        progress=False,
+    )
+    planned = plan(request)
+    fingerprint = execute(planned).fingerprint
+    written = write(planned, fingerprint)
+    stamp = tmp_path / "out" / STAMP_NAME
+    data = json.loads(stamp.read_text())
+    data["summary"]["jobs"] = HUGE
+    stamp.write_text(json.dumps(data))
+    again = write(planned, fingerprint)
+    assert again.jobs == written.jobs == 3
+    assert json.loads(stamp.read_text())["summary"]["jobs"] == 3  # stamped afresh
