@@ -167,10 +167,7 @@ def compare(
             "registered; use one of the run's metrics, e.g. psnr-rgb or ms-ssim-rgb"
         )
     method = method or base.method
-    identities = base.image_sha256(), cand.image_sha256()
-    by_content = None not in identities  # summaries written before runs recorded their images
-    if by_content:
-        _same_dataset(base, cand, *identities)
+    by_content, identities = require_same_dataset(base, cand)
     common = [c for c in base.codecs if c in cand.codecs]
     if not common:
         raise CheckUsageError(
@@ -195,8 +192,8 @@ def compare(
         b_images, c_images = base.image_curves.get(codec), cand.image_curves.get(codec)
         if by_content:
             b_images, c_images = (
-                _by_content(b_images, identities[0]),
-                _by_content(c_images, identities[1]),
+                keyed_by_content(b_images, identities[0]),
+                keyed_by_content(c_images, identities[1]),
             )
         stats = None
         if b_images and c_images:
@@ -356,6 +353,20 @@ def _paired_groups(
     return {}, [why]
 
 
+def require_same_dataset(
+    base: RunSummary, cand: RunSummary
+) -> tuple[bool, tuple[dict[str, str] | None, dict[str, str] | None]]:
+    """Refuse (:class:`CheckUsageError`, exit 2) two runs on different images; whether their
+    images pair by content (both summaries recorded them: name → sha256, returned), or only by
+    name (a summary written before runs recorded their images). ``check`` and ``compare`` both
+    ask this."""
+    identities = base.image_sha256(), cand.image_sha256()
+    by_content = None not in identities
+    if by_content:
+        _same_dataset(base, cand, *identities)  # type: ignore[arg-type]
+    return by_content, identities
+
+
 def _same_dataset(
     base: RunSummary, cand: RunSummary, before: dict[str, str], after: dict[str, str]
 ) -> None:
@@ -375,7 +386,7 @@ def _same_dataset(
         )
 
 
-def _by_content(curves: dict | None, names: dict[str, str]) -> dict | None:
+def keyed_by_content(curves: dict | None, names: dict[str, str]) -> dict | None:
     """Per-image curves keyed by the image's sha256 (``names``: name → sha256), so a baseline
     and a candidate pair the same picture whatever its file is called."""
     if not curves:

@@ -121,6 +121,14 @@ var LB = (function () {
         if (!open(s.marker)) { ctx.fill(); }
         ctx.stroke();
       }
+      (s.vintervals || []).forEach(function (iv) {  // [x, low, high]: a vertical error bar
+        var x = u.valToPos(iv[0], "x", true), lo = u.valToPos(iv[1], "y", true);
+        var hi = u.valToPos(iv[2], "y", true), w = 4 * ratio;
+        ctx.beginPath();
+        ctx.moveTo(x, lo); ctx.lineTo(x, hi);
+        ctx.moveTo(x - w, lo); ctx.lineTo(x + w, lo); ctx.moveTo(x - w, hi); ctx.lineTo(x + w, hi);
+        ctx.globalAlpha = 0.9; ctx.lineWidth = 1.4 * ratio; ctx.strokeStyle = s.color; ctx.stroke();
+      });
       (s.intervals || []).forEach(function (iv) {  // [y, low, high, centre]: a bar and a tick
         var y = u.valToPos(iv[0], "y", true);
         ctx.beginPath();
@@ -156,7 +164,8 @@ var LB = (function () {
    *
    * spec: {xlabel, ylabel, xlog, height, series: [{label, color, marker, line, dash, bold,
    * hollow, alpha, size, x: [], y: [], tips: [text per point] or tip(i), intervals}],
-   * ycats: [row labels] (a categorical y axis), hidden: {label: true}, empty: text} */
+   * ycats: [row labels] (a categorical y axis), xcats: [column labels], vintervals:
+   * [[x, low, high]] (vertical error bars), hidden: {label: true}, empty: text} */
   function chart(el, spec) {
     var old = charts.filter(function (c) { return c.el === el; })[0];
     if (old) { old.plot.destroy(); charts.splice(charts.indexOf(old), 1); }
@@ -173,8 +182,10 @@ var LB = (function () {
     spec.series.forEach(function (s) { xs = xs.concat(s.x); ys = ys.concat(s.y); });
     spec.series.forEach(function (s) {
       (s.intervals || []).forEach(function (iv) { xs.push(iv[1], iv[2]); });
+      (s.vintervals || []).forEach(function (iv) { ys.push(iv[1], iv[2]); });
     });
-    var xr = range(xs, spec.xlog), yr = spec.ycats ? [-0.6, spec.ycats.length - 0.4] : range(ys);
+    var xr = spec.xcats ? [-0.5, spec.xcats.length - 0.5] : range(xs, spec.xlog);
+    var yr = spec.ycats ? [-0.6, spec.ycats.length - 0.4] : range(ys);
     var yAxis = {label: spec.ylabel, scale: "y", size: spec.ycats ? 150 : 60};
     if (spec.ycats) {
       yAxis.splits = function () { return spec.ycats.map(function (_, i) { return i; }); };
@@ -184,6 +195,14 @@ var LB = (function () {
       yAxis.grid = {show: false};
     }
     var xAxis = {label: spec.xlabel, scale: "x"};
+    if (spec.xcats) {  // one tick per category (runs in order), labelled
+      xAxis.splits = function () { return spec.xcats.map(function (_, i) { return i; }); };
+      xAxis.values = function (u, splits) {
+        return splits.map(function (i) { return spec.xcats[i] === undefined ? "" : spec.xcats[i]; });
+      };
+      xAxis.rotate = spec.xcats.length > 6 ? -30 : 0;
+      xAxis.size = spec.xcats.length > 6 ? 90 : 50;
+    }
     if (spec.xlog) {  // label 1, 2 and 5 of every decade (uPlot labels only the decades)
       xAxis.values = function (u, splits) {
         return splits.map(function (v) {
