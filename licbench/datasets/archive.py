@@ -194,6 +194,7 @@ def safe_extract(
     *,
     select: Selector | None = None,
     limits: ArchiveLimits = DEFAULT_LIMITS,
+    label: str | None = None,
 ) -> list[Path]:
     """Extract the selected regular files of a zip or tar archive into ``dest``; return them.
 
@@ -205,15 +206,17 @@ def safe_extract(
     counted while it is written; a compressed tar's stream as it is read. Directories are
     created as needed, nothing else about members (modes, owners, times) is applied. The files
     are written into a private folder beside ``dest`` and moved into ``dest`` when all passed.
+    Messages name the archive as ``label`` (default: its path).
     """
     import tarfile
 
     archive = Path(archive)
+    shown = label or str(archive)
     if zipfile.is_zipfile(archive):
-        with _reading(archive), zipfile.ZipFile(archive) as zf:
-            return _extract(list(_zip_members(zf)), archive, dest, select, limits)
+        with _reading(shown), zipfile.ZipFile(archive) as zf:
+            return _extract(list(_zip_members(zf)), shown, dest, select, limits)
     if tarfile.is_tarfile(archive):
-        with _reading(archive), _open_tar(archive, limits) as (tf, stream):
+        with _reading(shown), _open_tar(archive, limits, shown) as (tf, stream):
             try:
                 members = list(_tar_members(tf))
             except _Expanded:  # seeking over a member: the last one listed
@@ -221,8 +224,8 @@ def safe_extract(
                     raise
                 stream.member = tf.members[-1].name
                 raise stream.refused() from None
-            return _extract(members, archive, dest, select, limits, stream)
-    raise DatasetError(f"{archive}: not a zip or tar archive")
+            return _extract(members, shown, dest, select, limits, stream)
+    raise DatasetError(f"{shown}: not a zip or tar archive")
 
 
 class _Expanded(ArchiveLimitError):
@@ -237,7 +240,7 @@ class _Bounded:
     asks for more than one byte past the limit.
     """
 
-    def __init__(self, inner: Any, limit: int, archive: Path, what: str) -> None:
+    def __init__(self, inner: Any, limit: int, archive: str, what: str) -> None:
         self.inner, self.limit, self.archive, self.what = inner, limit, archive, what
         self.member = ""  # the member being read (for the message), set by the caller
 
@@ -275,7 +278,7 @@ _COMPRESSED_TAR = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lz
 
 @contextlib.contextmanager
 def _open_tar(
-    archive: Path, limits: ArchiveLimits
+    archive: Path, limits: ArchiveLimits, shown: str
 ) -> Iterator[tuple[tarfile.TarFile, _Bounded | None]]:
     """The archive as a TarFile, and its decompressed stream (None for a plain tar): a
     compressed one is decompressed here, through :class:`_Bounded`, which lets it expand
@@ -293,7 +296,7 @@ def _open_tar(
     size = archive.stat().st_size
     limit = int(limits.max_ratio * size) + limits.ratio_grace
     what = f"{limits.max_ratio:g} times its {size} bytes"
-    stream = _Bounded(importlib.import_module(module).open(archive, "rb"), limit, archive, what)
+    stream = _Bounded(importlib.import_module(module).open(archive, "rb"), limit, shown, what)
     try:
         with tarfile.open(fileobj=stream, mode="r:") as tf:  # type: ignore[arg-type]
             yield tf, stream
@@ -302,7 +305,7 @@ def _open_tar(
 
 
 @contextlib.contextmanager
-def _reading(archive: Path) -> Iterator[None]:
+def _reading(archive: str) -> Iterator[None]:
     """A damaged archive (bad CRC, truncated stream, broken header) as one line."""
     import lzma
     import tarfile
@@ -316,7 +319,7 @@ def _reading(archive: Path) -> Iterator[None]:
 
 def _extract(
     members: list[_Member],
-    archive: Path,
+    archive: str | Path,
     dest: Path,
     select: Selector | None,
     limits: ArchiveLimits,
@@ -344,7 +347,7 @@ def _extract(
 
 
 def _chosen(
-    members: list[_Member], archive: Path, dest: Path, select: Selector | None
+    members: list[_Member], archive: str | Path, dest: Path, select: Selector | None
 ) -> list[tuple[_Member, str]]:
     """The members to write, each with its output name (checked to stay inside ``dest``)."""
     root = dest.resolve()
@@ -365,7 +368,9 @@ def _chosen(
     return chosen
 
 
-def _check_headers(chosen: list[tuple[_Member, str]], archive: Path, limits: ArchiveLimits) -> None:
+def _check_headers(
+    chosen: list[tuple[_Member, str]], archive: str | Path, limits: ArchiveLimits
+) -> None:
     """What the headers say, held to ``limits`` before anything is written."""
     basis = f" ({limits.basis})" if limits.basis else ""
     total = 0
@@ -392,7 +397,7 @@ def _check_headers(chosen: list[tuple[_Member, str]], archive: Path, limits: Arc
 
 def _write_members(
     chosen: list[tuple[_Member, str]],
-    archive: Path,
+    archive: str | Path,
     staging: Path,
     limits: ArchiveLimits,
     stream: _Bounded | None,

@@ -534,6 +534,7 @@ class ManifestDataset(Dataset):
                 staging / "extracted",
                 select=select,
                 limits=self.manifest.archive_limits(),
+                label=f"{self.name} archive from {spec.url}",
             )
             for path in extracted:
                 name = path.relative_to(staging / "extracted").as_posix()
