@@ -116,3 +116,41 @@ def large_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     write_outputs(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def second_run(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A later run on the tiny run's images: other qualities (another build, as CI sees it),
+    the same codecs; no viewer pictures."""
+    root = tmp_path_factory.mktemp("second-run")
+    out = root / "run"
+    status = run_cli(
+        "run",
+        "--dataset",
+        f"folder:{tiny_run.parent / 'images'}",
+        "--codecs",
+        "jpeg,webp",
+        "--qualities",
+        "15,45,75,95",
+        "--out",
+        str(out),
+        "--store",
+        str(root / "store.sqlite"),
+        "--workers",
+        "2",
+        "--viewer-images",
+        "0",
+        "--no-progress",
+    )
+    assert status == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def compared(tiny_run: Path, second_run: Path, tmp_path_factory: pytest.TempPathFactory):
+    """``licbench compare`` of the two runs: (its folder, compare.json)."""
+    import json
+
+    out = tmp_path_factory.mktemp("compared")
+    assert run_cli("compare", str(tiny_run), str(second_run), "--out", str(out)) == 0
+    return out, json.loads((out / "compare.json").read_text())

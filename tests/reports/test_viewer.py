@@ -1,0 +1,138 @@
+"""The viewer's pictures (licbench.bench.viewer) and viewer.html (licbench.reports.viewer_page),
+from real runs: each picture is the decode its job measured, the originals are the pixels the
+jobs read, the number of images is bounded by --viewer-images, and jobs served from the store
+are run once more for their pictures."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from licbench.api import run
+from licbench.bench.manifest import RunManifest
+from licbench.bench.viewer import decoded_name, original_name, parse_count
+from licbench.cli import main
+from licbench.metrics import measure
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def viewer_data(run_folder) -> dict:
+    html = (run_folder / "viewer.html").read_text(encoding="utf-8")
+    found = re.search(
+        r'<script type="application/json" id="viewer-data">(.*?)</script>', html, re.S
+    )
+    return json.loads(found.group(1))
+
+
+def test_each_picture_is_its_jobs_decode(tiny_run):
+    """PSNR of each picture against its original is the number the job stored, to the bit:
+    the picture is the decode the job measured, and the original the pixels it read."""
+    folder = tiny_run / "viewer"
+    manifest = RunManifest.load(tiny_run)
+    with open(tiny_run / "per_image.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    keys = dict(zip(manifest.jobs, manifest.jobs, strict=True))
+    from licbench.bench.store import Store
+
+    with Store(manifest.store, create=False, read_only=True) as store:
+        records = store.get(keys)
+    assert len(records) == len(rows) == 16
+    for record in records.values():
+        original = pixels(folder / original_name(record.image_sha256))
+        source = Image.open(manifest.image_paths[record.image_sha256]).convert("RGB")
+        assert np.array_equal(original, np.asarray(source))
+        decoded = pixels(folder / decoded_name(record.job_key))
+        assert decoded.shape == original.shape and not np.array_equal(decoded, original)
+        again = measure(["psnr-rgb"], original, decoded)["psnr-rgb"]
+        assert again == record.metrics["psnr-rgb"]  # same arrays, same function: exact
+    # the rate-target points have pictures too (the search's own jobs, run again for them)
+    for per_target in manifest.target_choices.values():
+        for per_image in per_target.values():
+            for entry in per_image.values():
+                assert (folder / decoded_name(entry["job_key"])).is_file()
+
+
+def test_viewer_page_lists_the_pictures_and_the_report_links_it(tiny_run):
+    data = viewer_data(tiny_run)
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    assert data["anchor"] == "jpeg" and data["codecs"] == ["jpeg", "webp"]
+    assert data["targets"] == ["0.5", "1"]
+    assert [m["label"] for m in data["metrics"]] == [
+        "PSNR RGB (dB)",
+        "MS-SSIM RGB",
+        "MS-SSIM RGB (dB)",
+    ]
+    for entry in data["images"]:
+        curve = summary["per_image_curves"]["webp"][entry["name"]]
+        points = entry["points"]["webp"]
+        # every sweep point (and each target point not in the sweep), by rate, with its file
+        sweep = sorted(zip(curve["bpp"], curve["psnr-rgb"], strict=True))
+        shown = {(round(b, 5), round(v, 3)) for _, b, _, v, *_ in points}
+        assert {(round(b, 5), round(v, 3)) for b, v in sweep} <= shown
+        assert [p[1] for p in points] == sorted(p[1] for p in points)
+        for point in points:
+            assert (tiny_run / point[2]).is_file()
+        target = summary["target_bpp"]["codecs"]["jpeg"]["0.5"]["per_image"][entry["name"]]
+        assert entry["targets"]["jpeg"]["0.5"][:2] == [target["quality"], round(target["bpp"], 5)]
+    report = (tiny_run / "report.html").read_text(encoding="utf-8")
+    assert '<a href="viewer.html">Side-by-side viewer</a>' in report
+    # names from users are JSON text in the page, never markup
+    assert "<script>alert" not in (tiny_run / "viewer.html").read_text(encoding="utf-8")
+
+
+def test_viewer_images_are_bounded_and_rerun_from_the_store(tmp_path, images_maker):
+    images = images_maker(tmp_path / "images", names=("a.png", "b.png", "c.png"))
+    common = dict(
+        dataset=f"folder:{images}",
+        codecs=["jpeg"],
+        qualities=[30, 80],
+        store=tmp_path / "store.sqlite",
+        workers=1,
+        metrics=("psnr-rgb",),
+        progress=False,
+    )
+    first = run(out=tmp_path / "one", viewer_images=1, **common)
+    folder = tmp_path / "one" / "viewer"
+    names = sorted(p.name for p in folder.iterdir())
+    manifest = RunManifest.load(tmp_path / "one")
+    sha = {name: s for name, s in manifest.images}
+    assert [n for n in names if n.startswith("original-")] == [original_name(sha["a.png"])]
+    assert len(names) == 1 + 2  # a.png: its original, two qualities
+    assert "viewer_jobs" not in first.counts  # every picture came from its own job
+
+    # a new folder, the same store: every job is stored, so the pictures' jobs run once more
+    second = run(out=tmp_path / "two", viewer_images="2", **common)
+    assert second.counts["computed"] == 0 and second.counts["viewer_jobs"] == 2 * 2
+    again = tmp_path / "two" / "viewer"
+    for name in names:  # the same pictures (a deterministic codec)
+        assert np.array_equal(pixels(folder / name), pixels(again / name))
+    assert len(list(again.glob("*.png"))) == 2 * (1 + 2)
+    assert [e["name"] for e in viewer_data(tmp_path / "two")["images"]] == ["a.png", "b.png"]
+
+    # a re-run of that folder finds them: nothing is run again
+    third = run(out=tmp_path / "two", viewer_images=2, **common)
+    assert "viewer_jobs" not in third.counts
+
+    # none: no pictures, no viewer page, and the report says how to get one
+    run(out=tmp_path / "three", viewer_images="none", **common)
+    assert not (tmp_path / "three" / "viewer").exists()
+    assert not (tmp_path / "three" / "viewer.html").exists()
+    report = (tmp_path / "three" / "report.html").read_text(encoding="utf-8")
+    assert "No side-by-side viewer" in report and "--viewer-images N" in report
+
+
+def test_viewer_images_option(capsys):
+    assert parse_count("all") is None and parse_count("none") == 0 and parse_count("3") == 3
+    with pytest.raises(ValueError, match="-1"):
+        parse_count("-1")
+    assert main(["run", "--viewer-images", "lots", "--codecs", "jpeg"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--viewer-images takes a number of images" in err
