@@ -109,13 +109,19 @@ class Executed:
 
 
 def default_codecs() -> list[CodecSpec]:
-    """Every registered codec that is available here and needs no parameters.
+    """Every registered codec that is available here, needs no parameters and takes part in
+    the default run.
 
-    A codec that cannot be made from its bare name (a learned codec without ``ckpt=``, VTM
-    without ``config=``) is left out of the default run rather than failing it.
+    A codec that cannot be made from its bare name (a learned codec without ``ckpt=``) is left
+    out of the default run rather than failing it, and so is one that says it should be
+    (``default_run = False``: VTM, minutes per image).
     """
+    from licbench.codecs import CODECS
+
     specs = []
     for name in list_codecs(available_only=True):
+        if not getattr(CODECS.get(name), "default_run", True):
+            continue
         try:
             create_codec(name)
         except (CodecSpecError, TypeError):

@@ -19,6 +19,7 @@ import os
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable
 
 from licbench.bench.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
 from licbench.bench.jobs import Job, format_quality
@@ -93,13 +94,21 @@ def _plain_environment(environment: object) -> dict:
         return {str(k): str(v) for k, v in environment.items()}
 
 
-def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS, spool: str | None = None) -> Record:
+def run_job(
+    job: Job,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    spool: str | None = None,
+    time_limit: Callable[[float], None] | None = None,
+) -> Record:
     """Compute one job; any failure becomes the record's ``error``, naming the file and cause.
 
     Whatever a codec returns is checked (bytes from ``encode``; an 8-bit array of the original's
     shape from ``decode``), so a codec that returns garbage fails its own job and nothing else.
     With ``spool`` (``--decode-check``), a float decoder's bitstream and decoded image are kept
-    there for :mod:`licbench.bench.decode_check`.
+    there for :mod:`licbench.bench.decode_check`. ``time_limit`` is told, once the image's size
+    is known, how long the codec says a healthy job may take (:meth:`Codec.time_limit`), when
+    it says.
     """
     record = blank_record(job)
     stage = "loading the codec"
@@ -113,6 +122,8 @@ def run_job(job: Job, *, max_pixels: int = DEFAULT_MAX_PIXELS, spool: str | None
         record.notes = "; ".join(loaded.notes) or None
         height, width = original.shape[:2]
         record.width, record.height = width, height
+        if time_limit is not None and (seconds := codec.time_limit(width, height)) is not None:
+            time_limit(float(seconds))
         stage = "encoding"
         start = time.perf_counter()
         data = codec.encode(original, job.quality)

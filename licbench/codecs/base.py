@@ -116,6 +116,9 @@ class Codec(ABC):
     #: another machine, which ``licbench run --decode-check`` measures. Classical decoders are
     #: integer (or specified bit-exactly) and use none of the libraries a check varies.
     float_decoder: ClassVar[bool] = False
+    #: whether ``licbench run`` without ``--codecs`` includes it when it is available; False
+    #: for codecs that take minutes per image (VTM), which a user names when they mean it
+    default_run: ClassVar[bool] = True
 
     def __init__(self, **params: str) -> None:
         if params:
@@ -192,3 +195,10 @@ class Codec(ABC):
     def environment(self) -> dict[str, str]:
         """Facts about where this codec ran (device, threads), stored with its results."""
         return {}
+
+    def time_limit(self, width: int, height: int) -> float | None:
+        """Seconds a healthy encode and decode of a ``width`` × ``height`` image may take, when
+        the codec knows better than ``--timeout`` (slow tools on large images: VTM takes tens of
+        minutes on a 3-megapixel picture at a low QP); a job then gets the larger of the two.
+        None: ``--timeout`` alone."""
+        return None

@@ -14,7 +14,9 @@ to one job:
   worker too it gets an error row saying how the process died; the other jobs of its batch
   (queued, or finished and not reported yet) go back to the queue;
 * a job that runs longer than ``timeout`` seconds (``--timeout``) gets an error row, and its
-  worker is killed (SIGKILL) and replaced. A hang is not retried: it would hang again.
+  worker is killed (SIGKILL) and replaced. A hang is not retried: it would hang again. A codec
+  that says a healthy job on this image takes longer (:meth:`Codec.time_limit`: VTM on a large
+  picture) gets that instead; the worker writes it beside the start time.
 
 Workers die with the parent (``PR_SET_PDEATHSIG`` on Linux, and they poll the parent's pid), so
 a ``kill -9`` of a run leaves no orphans computing for nobody.
@@ -129,12 +131,13 @@ def _worker_main(
 ) -> None:
     """A local worker: receive batches of jobs, send back their records.
 
-    Before each job it writes into ``progress`` (memory shared with the parent, two doubles) the
-    number of jobs it has started and the job's start time: the parent reads them to know which
-    job a dead or hung worker was running, without a message per job. Records go back in lists
-    (see :data:`SEND_EVERY`). ``scratch`` is this worker's temporary folder (tools copy the
-    user's image there): the parent removes it when the worker ends, also when it had to kill it
-    mid-job.
+    Before each job it writes into ``progress`` (memory shared with the parent, three doubles)
+    the number of jobs it has started and the job's start time: the parent reads them to know
+    which job a dead or hung worker was running, without a message per job; the third is the
+    codec's own time limit for the job, once it knows the image (0: ``--timeout``). Records go
+    back in lists (see :data:`SEND_EVERY`). ``scratch`` is this worker's temporary folder (tools
+    copy the user's image there): the parent removes it when the worker ends, also when it had
+    to kill it mid-job.
     """
     if scratch:
         os.environ["TMPDIR"] = scratch
@@ -153,10 +156,17 @@ def _worker_main(
             last_send = time.monotonic()
             for job in batch:
                 started += 1
+                allow = None
                 if progress is not None:
-                    progress[1] = time.monotonic()  # (the time first: see _Slot.running)
+                    progress[2] = 0.0  # (the limit, then the time, then the count: _Slot.running)
+                    progress[1] = time.monotonic()
                     progress[0] = started
-                done.append(run_job(job, max_pixels=settings.max_pixels, spool=settings.spool))
+                    allow = functools.partial(progress.__setitem__, 2)
+                done.append(
+                    run_job(
+                        job, max_pixels=settings.max_pixels, spool=settings.spool, time_limit=allow
+                    )
+                )
                 if time.monotonic() - last_send >= SEND_EVERY:
                     _send_records(conn, batch, done)
                     done, last_send = [], time.monotonic()
@@ -226,7 +236,8 @@ class _Slot:
 
     process: Any
     conn: Connection
-    #: what the worker writes before each job: [jobs started so far, that job's start time]
+    #: what the worker writes before each job: [jobs started so far, that job's start time,
+    #: the codec's time limit for it (0 until known, or when the codec has none)]
     progress: Any
     #: jobs sent and not reported yet, in the order the worker runs them
     batch: deque[Job] = field(default_factory=deque)
@@ -251,6 +262,14 @@ class _Slot:
         if self.batch and 0 <= index < len(self.batch):
             return self.batch[index], since
         return None, None
+
+    def limit(self, timeout: float | None) -> float | None:
+        """The running job's time limit: ``timeout`` (--timeout), or more when its codec said
+        so; None (no limit) stays None. A limit read a moment early is ``timeout``: it only
+        ever grows during a job."""
+        if timeout is None:
+            return None
+        return max(timeout, self.progress[2])
 
 
 class LocalExecutor(Executor):
@@ -309,7 +328,7 @@ class LocalExecutor(Executor):
     def _start_worker(self) -> _Slot:
         parent_end, child_end = self._context.Pipe(duplex=True)
         scratch = tempfile.mkdtemp(prefix="licbench-worker-")
-        progress = self._context.RawArray("d", 2)
+        progress = self._context.RawArray("d", 3)
         process = self._context.Process(
             target=_worker_main,
             args=(child_end, self.settings, os.getpid(), scratch, progress),
@@ -366,9 +385,13 @@ class LocalExecutor(Executor):
                 busy = [slot for slot in self._slots if slot.busy]
                 wait_for = None
                 if timeout is not None:
-                    starts = [since for slot in busy if (since := slot.running()[1]) is not None]
-                    if starts:
-                        wait_for = max(0.0, min(starts) + timeout - time.monotonic()) + 0.01
+                    ends = [
+                        since + slot.limit(timeout)
+                        for slot in busy
+                        if (since := slot.running()[1]) is not None
+                    ]
+                    if ends:
+                        wait_for = max(0.0, min(ends) - time.monotonic()) + 0.01
                     elif busy:  # a batch sent, its first job not begun yet: look again soon
                         wait_for = 1.0
                 ready = set(
@@ -379,9 +402,10 @@ class LocalExecutor(Executor):
                 for slot in busy:
                     if slot.conn not in ready and slot.process.sentinel not in ready:
                         job, since = slot.running()
-                        if job is not None and since is not None and timeout is not None:
-                            if time.monotonic() - since > timeout:
-                                yield self._timed_out(slot, job, queue, timeout)
+                        limit = slot.limit(timeout)
+                        if job is not None and since is not None and limit is not None:
+                            if time.monotonic() - since > limit:
+                                yield self._timed_out(slot, job, queue, limit, timeout)
                         continue
                     alive = True
                     for records in self._messages(slot):
@@ -475,16 +499,19 @@ class LocalExecutor(Executor):
         self._stop_worker(slot, kill=True)
         return exitcode
 
-    def _timed_out(self, slot: _Slot, culprit: Job, queue: deque[Job], timeout: float) -> Record:
+    def _timed_out(
+        self, slot: _Slot, culprit: Job, queue: deque[Job], limit: float, timeout: float
+    ) -> Record:
         for job in reversed(slot.batch):  # the others, finished but not sent or not begun
             if job is not culprit:
                 queue.appendleft(job)
         slot.batch.clear()
         self._stop_worker(slot, kill=True)
-        _log.warning("%s timed out after %g s; worker killed", culprit.describe(), timeout)
+        _log.warning("%s timed out after %g s; worker killed", culprit.describe(), limit)
+        which = "--timeout" if limit <= timeout else "the codec's own limit for this image size"
         return failed_record(
             culprit,
-            f"did not finish within {timeout:g} s (--timeout); its worker process was killed "
+            f"did not finish within {limit:g} s ({which}); its worker process was killed "
             "and replaced",
         )
 

@@ -7,6 +7,7 @@ drop side files (logs, reconstructions, stats) leave nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import tempfile
@@ -129,13 +130,17 @@ class ExternalCodec(Codec):
             value = params.get(name)
             if value is None and spec.env:
                 value = os.environ.get(spec.env) or None
+            if value is None and spec.search:
+                value = self._search(spec.search)
             if value is None:
                 value = spec.default
             if value is None:
                 if spec.required:
                     env = f" (or set {spec.env})" if spec.env else ""
                     help_text = f": {spec.help}" if spec.help else ""
-                    raise CodecSpecError(f"{d.name} needs {name}=...{env}{help_text}")
+                    looked = self._search_places(spec.search)
+                    where = f"; none found at {', '.join(looked)}" if looked else ""
+                    raise CodecSpecError(f"{d.name} needs {name}=...{env}{help_text}{where}")
                 value = ""
             if spec.choices and value not in spec.choices:
                 raise CodecSpecError(
@@ -148,6 +153,34 @@ class ExternalCodec(Codec):
                 value = str(path)
                 self.param_files[name] = file_sha256(path)
             self.params[name] = value
+        #: the YUV format of this instance: a definition may leave chroma to a spec parameter
+        self.yuv = d.yuv
+        if d.yuv.chroma_param:
+            self.yuv = dataclasses.replace(d.yuv, chroma=self.params[d.yuv.chroma_param])
+
+    @classmethod
+    def _search_places(cls, templates: tuple[str, ...]) -> list[str]:
+        """The candidate paths of a ``search`` list, with the tools' folders as found (and with
+        symbolic links resolved: a tool linked onto PATH from its build tree)."""
+        paths = cls._probe_tools()[0]
+        folders = [
+            {f"{key}_dir": os.path.dirname(path) for key, path in paths.items()},
+            {f"{key}_dir": os.path.dirname(os.path.realpath(path)) for key, path in paths.items()},
+        ]
+        places: list[str] = []
+        for template in templates:
+            for values in folders:
+                try:
+                    place = os.path.normpath(template.format_map(values))
+                except KeyError:  # a tool that was not found
+                    continue
+                if place not in places:
+                    places.append(place)
+        return places
+
+    @classmethod
+    def _search(cls, templates: tuple[str, ...]) -> str | None:
+        return next((p for p in cls._search_places(templates) if os.path.isfile(p)), None)
 
     # ------------------------------------------------------------------ identity
     @classmethod
@@ -164,12 +197,21 @@ class ExternalCodec(Codec):
         parts = [f"definition={d.name}@{d.sha256[:16]}"]
         parts += [f"{key}={text}" for key, text in sorted(self.tool_versions().items())]
         parts += [f"{key}.sha256={v[:16]}" for key, v in sorted(self.tool_hashes().items())]
-        parts += [f"{k}={v}" for k, v in sorted(self.params.items())]
+        # a file parameter by its name and contents: where it is installed changes no output
+        shown = {
+            k: os.path.basename(v) if k in self.param_files else v for k, v in self.params.items()
+        }
+        parts += [f"{k}={v}" for k, v in sorted(shown.items())]
         parts += [f"{k}.sha256={v[:16]}" for k, v in sorted(self.param_files.items())]
         return ";".join(parts)
 
     def environment(self) -> dict[str, str]:
-        return {f"tool.{key}": path for key, path in sorted(self.tool_paths().items())}
+        files = {f"file.{key}": self.params[key] for key in sorted(self.param_files)}
+        return {f"tool.{key}": path for key, path in sorted(self.tool_paths().items())} | files
+
+    def time_limit(self, width: int, height: int) -> float:
+        """An encode and a decode, each within the definition's per-invocation limit."""
+        return 2 * self.definition.tool_timeout(width * height)
 
     def tool_quality(self, quality: float) -> float:
         """licbench quality → the tool's parameter, checked against the range."""
@@ -215,26 +257,26 @@ class ExternalCodec(Codec):
         d = self.definition
         check_rgb8(image)
         height, width = image.shape[:2]
-        prefix = d.yuv.dimensions == "prefix"
+        prefix = self.yuv.dimensions == "prefix"
         if prefix and max(width, height) > 0xFFFF:
             raise ValueError(f"{d.name}: {width}x{height} is too large for its size prefix")
         with tempfile.TemporaryDirectory(prefix=f"licbench-{d.name}-") as tmp:
             folder = Path(tmp)
             source = folder / f"input.{d.encode.input}"
             if d.encode.input == "yuv":
-                coded_w, coded_h = pictures.coded_size(width, height, d.yuv)
+                coded_w, coded_h = pictures.coded_size(width, height, self.yuv)
                 if (coded_w, coded_h) != (width, height) and not prefix:
                     raise ValueError(
                         f"{d.name}: a {width}x{height} picture has odd sides, which 4:2:0 cannot "
                         'code; the definition needs yuv.dimensions = "prefix"'
                     )
-                pictures.write_yuv(source, pictures.rgb_to_planes(image, d.yuv), d.yuv)
+                pictures.write_yuv(source, pictures.rgb_to_planes(image, self.yuv), self.yuv)
             else:
                 coded_w, coded_h = width, height
                 pictures.write_image(source, image, d.encode.input)
             target = folder / f"bitstream.{d.encode.output}"
             argv = self.encode_argv(source, target, coded_w, coded_h, quality)
-            run(argv, timeout=d.timeout, cwd=folder)
+            run(argv, timeout=d.tool_timeout(width * height), cwd=folder)
             if not target.is_file() or target.stat().st_size == 0:
                 raise ExternalToolError(f"{d.name}: the encoder wrote no bitstream ({target.name})")
             data = target.read_bytes()
@@ -246,18 +288,19 @@ class ExternalCodec(Codec):
         d = self.definition
         width = height = None
         coded_w = coded_h = None
-        if d.yuv.dimensions == "prefix":
+        if self.yuv.dimensions == "prefix":
             if len(data) <= _PREFIX.size:
                 raise ValueError(f"{d.name}: {len(data)} bytes is too short for a bitstream")
             width, height = _PREFIX.unpack_from(data)
             data = data[_PREFIX.size :]
-            coded_w, coded_h = pictures.coded_size(width, height, d.yuv)
+            coded_w, coded_h = pictures.coded_size(width, height, self.yuv)
         with tempfile.TemporaryDirectory(prefix=f"licbench-{d.name}-") as tmp:
             folder = Path(tmp)
             source = folder / f"bitstream.{d.encode.output}"
             source.write_bytes(data)
             target = folder / f"decoded.{d.decode.output}"
-            run(self.decode_argv(source, target, coded_w, coded_h), timeout=d.timeout, cwd=folder)
+            limit = d.tool_timeout(width * height if width and height else None)
+            run(self.decode_argv(source, target, coded_w, coded_h), timeout=limit, cwd=folder)
             if not target.is_file():
                 raise ExternalToolError(f"{d.name}: the decoder wrote no picture ({target.name})")
             fmt = d.decode.output
@@ -269,13 +312,13 @@ class ExternalCodec(Codec):
                 self._check_size(out_w, out_h, width, height)
                 return image[:height, :width]  # (only a 4:2:0 padding row or column)
             if fmt == "y4m":
-                planes, out_w, out_h = pictures.read_y4m(target, d.yuv)
+                planes, out_w, out_h = pictures.read_y4m(target, self.yuv)
                 if width is not None and height is not None:
                     self._check_size(out_w, out_h, width, height, exact=True)
-                return pictures.planes_to_rgb(planes, d.yuv, width or out_w, height or out_h)
+                return pictures.planes_to_rgb(planes, self.yuv, width or out_w, height or out_h)
             assert coded_w is not None and coded_h is not None and width and height
-            planes = pictures.read_yuv(target, d.yuv, coded_w, coded_h)
-            return pictures.planes_to_rgb(planes, d.yuv, width, height)
+            planes = pictures.read_yuv(target, self.yuv, coded_w, coded_h)
+            return pictures.planes_to_rgb(planes, self.yuv, width, height)
 
     def _check_size(
         self, out_w: int, out_h: int, width: int, height: int, *, exact: bool = False
@@ -285,7 +328,7 @@ class ExternalCodec(Codec):
         else is an error: a picture is never cropped or padded to fit."""
         from licbench.codecs.external.pictures import coded_size
 
-        coded = coded_size(width, height, self.definition.yuv)
+        coded = coded_size(width, height, self.yuv)
         accepted = {coded} if exact else {coded, (width, height)}
         if (out_w, out_h) not in accepted:
             shown = f"{width}x{height}"
@@ -317,6 +360,7 @@ def codec_class(definition: Definition) -> type[ExternalCodec]:
         "qualities": tuple(int(v) if q.integer else v for v in qualities),
         "quality_range": (q.low, q.high),
         "integer_quality": q.integer,
+        "default_run": definition.default_run,
         "_probe": None,
         "_versions": None,
         "__module__": __name__,

@@ -7,6 +7,9 @@ and a changed definition never reuses old results. A complete example, annotated
     name = "x265"                          # registry name (default: the file's stem)
     description = "HEVC intra with x265"   # one line for `licbench codecs`
     timeout = 600                          # seconds per tool invocation (default 600)
+    timeout_per_megapixel = 0              # plus this many per megapixel of the picture (slow
+                                           # tools: a limit that fits a 3 MP image at low QP)
+    default_run = true                     # false: left out of `licbench run` without --codecs
 
     [tools.x265]                           # every executable the codec runs; {x265} in templates
     command = "x265"                       # a name searched on PATH, or a path
@@ -34,6 +37,9 @@ and a changed definition never reuses old results. A complete example, annotated
     # kind = "file"  → must name an existing file; its sha256 goes into version()
     # env = "VAR"    → default taken from this variable when the spec does not give one
     # required = true → no default: the spec (or env) must give it
+    # search = ["{x265_dir}/../share/x.cfg"] → a file parameter's default: the first of these
+    #          that exists; {TOOL_dir} is the folder of the tool as found (also tried with
+    #          symbolic links resolved). Order: the spec, env, search, default
 
     [encode]
     input = "yuv"                          # png | ppm | yuv (raw planar, see [yuv])
@@ -46,7 +52,8 @@ and a changed definition never reuses old results. A complete example, annotated
     command = ["{ffmpeg}", "-i", "{input}", "{output}"]
 
     [yuv]                                  # only when a side exchanges YUV
-    chroma = "444"                         # 444 | 420
+    chroma = "444"                         # 444 | 420, or "{param}": a spec parameter whose
+                                           # choices are among 444 and 420 picks it per codec
     bit_depth = 8                          # container: 8, or 10..16 (little-endian 16-bit words)
     precision = 8                          # bits of the samples (≤ bit_depth; shifted into it)
     rounding = "truncate"                  # truncate (CompressAI's anchors) | round
@@ -132,6 +139,8 @@ class Param:
     kind: str = "str"
     choices: tuple[str, ...] = ()
     help: str = ""
+    #: a file parameter's default: candidate paths with {TOOL_dir} placeholders, first found
+    search: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,9 @@ class YUV:
     precision: int = 8
     rounding: str = "truncate"
     dimensions: str = "stream"
+    #: the spec parameter that picks ``chroma`` per codec ("" when the definition fixes it);
+    #: ``chroma`` then holds that parameter's default
+    chroma_param: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,14 @@ class Definition:
     decode: Step
     yuv: YUV
     timeout: float = 600.0
+    #: added to ``timeout`` per megapixel of the picture a tool is given
+    timeout_per_megapixel: float = 0.0
+    #: whether `licbench run` without --codecs includes it (when available)
+    default_run: bool = True
+
+    def tool_timeout(self, pixels: int | None) -> float:
+        """Seconds one tool invocation may take for a picture of ``pixels`` (None: unknown)."""
+        return self.timeout + self.timeout_per_megapixel * (pixels or 0) / 1e6
 
 
 def _fail(path: Path, message: str) -> DefinitionError:
@@ -316,7 +336,10 @@ def _parse_param(path: Path, name: str, table: Any) -> Param:
     if not _IDENT.match(name):
         raise _fail(path, f"parameter name {name!r} must be an identifier")
     _unknown_keys(
-        path, f"[params.{name}]", table, {"default", "required", "env", "kind", "choices", "help"}
+        path,
+        f"[params.{name}]",
+        table,
+        {"default", "required", "env", "kind", "choices", "help", "search"},
     )
     kind = table.get("kind", "str")
     if kind not in ("str", "file"):
@@ -325,6 +348,11 @@ def _parse_param(path: Path, name: str, table: Any) -> Param:
     choices = tuple(str(c) for c in table.get("choices", []))
     if default is not None and choices and str(default) not in choices:
         raise _fail(path, f"params.{name}.default {default!r} is not among its choices")
+    search = table.get("search", [])
+    if not isinstance(search, list) or not all(isinstance(s, str) and s for s in search):
+        raise _fail(path, f"params.{name}.search must be a list of paths")
+    if search and kind != "file":
+        raise _fail(path, f'params.{name}.search is for kind = "file" parameters')
     return Param(
         name=name,
         default=None if default is None else str(default),
@@ -333,6 +361,7 @@ def _parse_param(path: Path, name: str, table: Any) -> Param:
         kind=kind,
         choices=choices,
         help=str(table.get("help", "")),
+        search=tuple(search),
     )
 
 
@@ -351,16 +380,34 @@ def _parse_step(path: Path, which: str, table: dict[str, Any], formats: tuple[st
     return Step(command, output=fmt)
 
 
-def _parse_yuv(path: Path, table: dict[str, Any]) -> YUV:
+def _parse_yuv(path: Path, table: dict[str, Any], params: dict[str, Param]) -> YUV:
     _unknown_keys(
         path, "[yuv]", table, {"chroma", "bit_depth", "precision", "rounding", "dimensions"}
     )
+    chroma, chroma_param = str(table.get("chroma", "444")), ""
+    named = re.fullmatch(r"\{([a-z_][a-z0-9_]*)\}", chroma)
+    if named:
+        chroma_param = named.group(1)
+        param = params.get(chroma_param)
+        if (
+            param is None
+            or param.default is None
+            or not param.choices
+            or not set(param.choices) <= {"444", "420"}
+        ):
+            raise _fail(
+                path,
+                f"yuv.chroma = {chroma!r} needs [params.{chroma_param}] with a default and "
+                'choices among "444" and "420"',
+            )
+        chroma = param.default
     yuv = YUV(
-        chroma=str(table.get("chroma", "444")),
+        chroma=chroma,
         bit_depth=int(table.get("bit_depth", 8)),
         precision=int(table.get("precision", table.get("bit_depth", 8))),
         rounding=str(table.get("rounding", "truncate")),
         dimensions=str(table.get("dimensions", "stream")),
+        chroma_param=chroma_param,
     )
     if yuv.chroma not in ("444", "420"):
         raise _fail(path, 'yuv.chroma must be "444" or "420"')
@@ -385,7 +432,19 @@ def parse_definition(text: str, path: Path) -> Definition:
         path,
         "the top level",
         data,
-        {"name", "description", "timeout", "tools", "quality", "params", "encode", "decode", "yuv"},
+        {
+            "name",
+            "description",
+            "timeout",
+            "timeout_per_megapixel",
+            "default_run",
+            "tools",
+            "quality",
+            "params",
+            "encode",
+            "decode",
+            "yuv",
+        },
     )
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not _NAME.match(name):
@@ -402,7 +461,7 @@ def parse_definition(text: str, path: Path) -> Definition:
     params = {n: _parse_param(path, n, t) for n, t in _table(path, data, "params", False).items()}
     encode = _parse_step(path, "encode", _table(path, data, "encode"), ENCODE_INPUTS)
     decode = _parse_step(path, "decode", _table(path, data, "decode"), DECODE_OUTPUTS)
-    yuv = _parse_yuv(path, _table(path, data, "yuv", False))
+    yuv = _parse_yuv(path, _table(path, data, "yuv", False), params)
     if yuv.dimensions == "stream" and decode.output == "yuv":
         raise _fail(
             path,
@@ -411,6 +470,12 @@ def parse_definition(text: str, path: Path) -> Definition:
     timeout = data.get("timeout", 600)
     if not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
         raise _fail(path, "timeout must be a positive, finite number of seconds")
+    per_megapixel = data.get("timeout_per_megapixel", 0)
+    if not isinstance(per_megapixel, int | float) or not 0 <= per_megapixel < float("inf"):
+        raise _fail(path, "timeout_per_megapixel must be a finite number of seconds, 0 or more")
+    default_run = data.get("default_run", True)
+    if not isinstance(default_run, bool):
+        raise _fail(path, "default_run must be true or false")
 
     # every placeholder must be known, and names must not shadow each other
     if quality.parameter == "quality" and quality.larger != "more-bytes":
@@ -426,6 +491,18 @@ def parse_definition(text: str, path: Path) -> Definition:
         commands[f"tools.{key}.version"] = tool.version
         for i, req in enumerate(tool.require):
             commands[f"tools.{key}.require[{i}].command"] = req.command
+    tool_dirs = {f"{key}_dir" for key in tools}
+    for key, param in params.items():
+        try:
+            used = _placeholders(param.search)
+        except ValueError as exc:
+            raise _fail(path, f"params.{key}.search: {exc}") from None
+        if used - tool_dirs:
+            raise _fail(
+                path,
+                f"params.{key}.search uses {', '.join(sorted(used - tool_dirs))}; it knows "
+                f"only the tools' folders ({', '.join(sorted(tool_dirs))})",
+            )
     for where, argv in commands.items():
         try:
             used = _placeholders(argv)
@@ -462,6 +539,8 @@ def parse_definition(text: str, path: Path) -> Definition:
         decode=decode,
         yuv=yuv,
         timeout=float(timeout),
+        timeout_per_megapixel=float(per_megapixel),
+        default_run=default_run,
     )
 
 

@@ -144,12 +144,48 @@ def test_vtm_needs_an_intra_config(fake_bin, monkeypatch, vtm_config):
     from licbench.codecs.base import CodecSpecError
 
     monkeypatch.delenv("LICBENCH_VTM_CONFIG", raising=False)
-    with pytest.raises(CodecSpecError, match="vtm needs config=.*LICBENCH_VTM_CONFIG"):
+    bin_dir = fake_bin("EncoderAppStatic", "DecoderAppStatic")  # no cfg beside them
+    with pytest.raises(CodecSpecError, match="vtm needs config=.*LICBENCH_VTM_CONFIG") as caught:
         create_codec("vtm")
+    assert f"none found at {bin_dir.parent / 'cfg' / 'encoder_intra_vtm.cfg'}, " in str(
+        caught.value
+    )
     with pytest.raises(CodecSpecError, match="no such file"):
         create_codec("vtm:config=/nonexistent/intra.cfg")
     monkeypatch.setenv("LICBENCH_VTM_CONFIG", str(vtm_config))
     assert create_codec("vtm").params["config"] == str(vtm_config.resolve())
+
+
+def test_vtm_finds_its_intra_config_beside_the_encoder(fake_bin, monkeypatch, tmp_path):
+    from licbench.codecs import CODECS
+
+    monkeypatch.delenv("LICBENCH_VTM_CONFIG", raising=False)
+    fake_bin("EncoderAppStatic", "DecoderAppStatic")  # in tmp_path/bin, on PATH
+    # build-tools.sh's PREFIX: bin/ and share/vtm/cfg/
+    installed = tmp_path / "share" / "vtm" / "cfg" / "encoder_intra_vtm.cfg"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("IntraPeriod : 1\n")
+    assert create_codec("vtm").params["config"] == str(installed)
+    # a VTM checkout: bin/ and cfg/ side by side (tried first)
+    checkout = tmp_path / "cfg" / "encoder_intra_vtm.cfg"
+    checkout.parent.mkdir()
+    checkout.write_text("IntraPeriod : 1\n")
+    assert create_codec("vtm").params["config"] == str(checkout)
+    # config= and the environment variable come first
+    other = tmp_path / "mine.cfg"
+    other.write_text("IntraPeriod : 1\n")
+    assert create_codec(f"vtm:config={other}").params["config"] == str(other)
+    monkeypatch.setenv("LICBENCH_VTM_CONFIG", str(other))
+    assert create_codec("vtm").params["config"] == str(other)
+    monkeypatch.delenv("LICBENCH_VTM_CONFIG")
+    # an encoder linked onto PATH from its build tree: found through the link's target
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for tool in ("EncoderAppStatic", "DecoderAppStatic"):
+        (linked / tool).symlink_to(tmp_path / "bin" / tool)
+    monkeypatch.setenv("PATH", str(linked))
+    CODECS.get("vtm").clear_cache()
+    assert create_codec("vtm").params["config"] == str(checkout)
 
 
 def test_vtm_commands_yuv_and_reconstruction_are_compressai_benchs(
@@ -187,6 +223,10 @@ def test_vtm_commands_yuv_and_reconstruction_are_compressai_benchs(
     version = codec.version()
     assert "encoder=12.1" in version and "decoder=12.1" in version
     assert "config.sha256=" in version  # a changed config file changes the cache key
+    # the file by name and contents; where it is installed changes no output (environment())
+    assert "config=encoder_intra_vtm.cfg;" in version and str(tmp_path) not in version
+    assert codec.environment()["file.config"] == str(vtm_config.resolve())
+    assert "chroma=444" in version
     args = argparse.Namespace(build_dir=str(bin_dir), config=str(vtm_config), rgb=False)
     theirs = bench.VTM(args)
     source = tmp_path / "image.png"
@@ -224,6 +264,46 @@ def test_vtm_commands_yuv_and_reconstruction_are_compressai_benchs(
         # the same reconstruction from the same decoder output, bit for bit
         assert np.array_equal(reconstruction, np.asarray(rec))
         assert 8 * len(data[4:]) / (height * width) == pytest.approx(info["bpp"])
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_vtm_420_codes_subsampled_chroma_and_has_its_own_key(
+    fake_bin, fake_run, rgb_image, vtm_config, private_tmp
+):
+    from licbench.bench.jobs import codec_key
+
+    fake_bin("EncoderAppStatic", "DecoderAppStatic")
+    image = np.ascontiguousarray(rgb_image[:175, :199])  # odd sides: padded to 200x176
+    inputs: list[bytes] = []
+
+    def encode(argv):
+        inputs.append(Path(_value_after(argv, "-i")).read_bytes())
+        Path(_value_after(argv, "-b")).write_bytes(BITSTREAM)
+
+    def decode(argv):  # what VTM writes: the coded 4:2:0 frame, the encoder's input here
+        Path(_value_after(argv, "-o")).write_bytes(inputs[-1])
+
+    banner = "VVCSoftware: VTM Encoder Version 18.0 [Linux]\nVTM Decoder Version 18.0\n"
+    fake_run.on(lambda a: a[1:] == ["--help"], lambda a: (1, banner))
+    fake_run.on(lambda a: a[0].endswith("EncoderAppStatic"), encode)
+    fake_run.on(lambda a: a[0].endswith("DecoderAppStatic"), decode)
+
+    codec = create_codec(f"vtm:config={vtm_config},chroma=420")
+    data = codec.encode(image, 63 - 32)
+    encode_argv = next(c for c in fake_run.calls if c[0].endswith("EncoderAppStatic") and "-i" in c)
+    assert "--InputChromaFormat=420" in encode_argv
+    assert _value_after(encode_argv, "-wdt") == "200" and _value_after(encode_argv, "-hgt") == "176"
+    assert len(inputs[0]) == 200 * 176 + 2 * 100 * 88  # Y, then quarter-size Cb and Cr
+    assert data[:4] == (199).to_bytes(2, "big") + (175).to_bytes(2, "big")
+    decoded = codec.decode(data)
+    assert decoded.shape == image.shape
+    # only the chroma subsampling (and 8-bit YCbCr) between the two: a smooth image survives
+    from licbench.metrics.psnr import psnr_rgb
+
+    assert psnr_rgb(image, decoded) > 28
+    full = create_codec(f"vtm:config={vtm_config}")
+    assert "chroma=420" in codec.version() and "chroma=444" in full.version()
+    assert codec_key(codec) != codec_key(full)
     assert list(private_tmp.iterdir()) == []
 
 

@@ -214,6 +214,22 @@ command = ["{t}", "{input}", "{output}"]
         (("sweep = [5]", "sweep = [50]"), "outside"),
         (('command = "true"', 'command = "true"\nflavour = 1'), "unknown key"),
         (('"{output}", "{quality}"]', '"{output}", "{0}"]'), "plain placeholders"),
+        (("[tools.t]", "timeout_per_megapixel = -1\n[tools.t]"), "timeout_per_megapixel must"),
+        (("[tools.t]", 'default_run = "no"\n[tools.t]'), "default_run must be true or false"),
+        (("[quality]", '[params.c]\nsearch = ["{t_dir}/c.cfg"]\n[quality]'), 'kind = "file"'),
+        (
+            ("[quality]", '[params.c]\nkind = "file"\nsearch = ["{x_dir}/c.cfg"]\n[quality]'),
+            "only the tools' folders",
+        ),
+        (("[quality]", '[yuv]\nchroma = "{c}"\n[quality]'), "needs \\[params.c\\]"),
+        (
+            (
+                "[quality]",
+                '[params.c]\ndefault = "444"\nchoices = ["444", "422"]\n[yuv]\n'
+                'chroma = "{c}"\n[quality]',
+            ),
+            "choices among",
+        ),
     ],
 )
 def test_definition_errors_name_the_file_and_the_problem(change, message):
@@ -243,3 +259,17 @@ def test_spec_parameters_are_checked():
         create_codec("x265:preset=warp")
     with pytest.raises(CodecSpecError, match="unknown parameter"):
         create_codec("cjxl:speed=3")
+
+
+def test_a_file_parameter_found_beside_a_tool_and_chroma_chosen_by_a_parameter(tmp_path):
+    extra = (
+        '[params.c]\nkind = "file"\nrequired = true\n'
+        'search = ["{t_dir}/../cfg/c.cfg", "{t_dir}/c.cfg"]\n'
+        '[params.chroma]\ndefault = "444"\nchoices = ["444", "420"]\n'
+        '[yuv]\nchroma = "{chroma}"\n'
+    )
+    text = BASE.replace("[quality]", extra + "[quality]", 1)
+    definition = parse_definition(text, Path("found.toml"))
+    assert definition.params["c"].search == ("{t_dir}/../cfg/c.cfg", "{t_dir}/c.cfg")
+    assert definition.yuv.chroma == "444" and definition.yuv.chroma_param == "chroma"
+    assert definition.timeout_per_megapixel == 0 and definition.default_run
