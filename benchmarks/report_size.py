@@ -26,6 +26,11 @@ since navigation start: parsing, images decoded, load event, first layout), whic
 "open" column; the wall time of the whole Chromium process (start-up included) is printed beside
 it, with the wall time of an empty page for comparison.
 
+Beside it, for the same run: viewer.html (``--viewer-images``, default 4: the pictures listed
+are 1-pixel stand-ins, the page's size and open time depend on how many, not on their bytes)
+and ``licbench compare`` of the run with a copy of itself (time to compare, compare.html's
+size and open time).
+
     python benchmarks/report_size.py                 # 2,000 and 10,000 images
     python benchmarks/report_size.py --images 300 --keep /tmp/rs
 """
@@ -217,8 +222,50 @@ def chromium_open(page: Path, chromium: str) -> tuple[float, float]:
     return json.loads(match.group(1).replace("&quot;", '"'))["ms"], wall
 
 
-def measure(count: int, work: Path, chromium: str | None) -> dict:
+def fake_viewer(folder: Path, records: int) -> None:
+    """viewer/ as a run with ``--viewer-images`` writes it, for the first ``records`` images'
+    jobs, with 1-pixel PNGs: viewer.html's size and open time depend on the pictures listed,
+    not on their bytes."""
+    from licbench.bench.viewer import decoded_name, original_name
+
+    manifest = RunManifest.load(folder)
+    shown = {sha for _, sha in manifest.images[:records]}
+    pictures = folder / "viewer"
+    pictures.mkdir(exist_ok=True)
+    pixel = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408"
+        "d763f8cfc000000301010018dd8db00000000049454e44ae426082"
+    )
+    with Store(Path(manifest.store), create=False, read_only=True) as store:
+        for record in store.get(manifest.jobs).values():
+            if record.image_sha256 in shown and record.ok:
+                (pictures / decoded_name(record.job_key)).write_bytes(pixel)
+    for sha in shown:
+        (pictures / original_name(sha)).write_bytes(pixel)
+
+
+def measure_compare(folder: Path, chromium: str | None) -> dict:
+    """``licbench compare`` of the run with a copy of itself (two runs on the same images):
+    the time to compare (per-image BD-rates and their bootstrap, per run and codec) and
+    compare.html's size and open time."""
+    from licbench.reports.compare_runs import compare_runs, write_compare
+
+    copy = folder.with_name(folder.name + "-again")
+    copy.mkdir(exist_ok=True)
+    for name in ("summary.json", "run.json"):
+        shutil.copy2(folder / name, copy / name)
+    start = time.perf_counter()
+    page = write_compare(compare_runs([folder, copy]), folder.with_name(folder.name + "-cmp"))
+    row = {"compare_s": time.perf_counter() - start, "compare_mb": page.stat().st_size / 1e6}
+    if chromium:
+        row["compare_open_ms"], _ = chromium_open(page, chromium)
+    return row
+
+
+def measure(count: int, work: Path, chromium: str | None, viewer: int = 0) -> dict:
     folder = build_run(work / f"run-{count}", count)
+    if viewer:
+        fake_viewer(folder, viewer)
     render = outputs.render_report
     spent = [0.0]
 
@@ -241,6 +288,12 @@ def measure(count: int, work: Path, chromium: str | None) -> dict:
     row["render_s"] = spent[0]
     if chromium:
         row["open_ms"], row["chromium_wall_s"] = chromium_open(page, chromium)
+    shown = folder / "viewer.html"
+    if shown.is_file():
+        row["viewer_mb"] = shown.stat().st_size / 1e6
+        if chromium:
+            row["viewer_open_ms"], _ = chromium_open(shown, chromium)
+    row.update(measure_compare(folder, chromium))
     return row
 
 
@@ -249,6 +302,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, nargs="+", default=[2000, 10000])
     parser.add_argument("--keep", type=Path, help="build the runs here and keep them")
     parser.add_argument("--no-chromium", action="store_true")
+    parser.add_argument(
+        "--viewer-images",
+        type=int,
+        default=4,
+        help="images the run has viewer pictures for (as --viewer-images; 0: no viewer)",
+    )
     args = parser.parse_args()
     chromium = None if args.no_chromium else shutil.which("chromium")
     work = args.keep or Path(tempfile.mkdtemp(prefix="report-size-"))
@@ -259,14 +318,28 @@ def main() -> None:
             empty.write_text("<!DOCTYPE html><html><head></head><body></body></html>")
             _, wall = chromium_open(empty, chromium)
             print(f"chromium on an empty page: {wall:.2f} s wall (start-up)")
-        print("images  report MB  write s  (html s)  open s (load+layout)  chromium wall s")
+        print(
+            "images  report MB  write s  (html s)  open s (load+layout)  chromium wall s"
+            "  viewer MB  open s  compare MB  compare s  open s"
+        )
         for count in args.images:
-            row = measure(count, work, chromium)
-            opened = ""
+            row = measure(count, work, chromium, args.viewer_images)
+            opened = viewer = ""
             if chromium:
                 opened = f"{row['open_ms'] / 1000:20.2f}  {row['chromium_wall_s']:15.2f}"
+            if "viewer_mb" in row:
+                viewer = (
+                    f"{row['viewer_mb']:9.2f}  {row.get('viewer_open_ms', math.nan) / 1000:6.2f}"
+                )
+            else:
+                viewer = f"{'-':>9}  {'-':>6}"
+            compared = f"{row['compare_mb']:10.2f}  {row['compare_s']:9.1f}  "
+            compared += f"{row.get('compare_open_ms', math.nan) / 1000:6.2f}"
             written = f"{row['write_s']:7.1f}  {row['render_s']:8.1f}"
-            print(f"{count:6d}  {row['mb']:9.2f}  {written}  {opened}", flush=True)
+            print(
+                f"{count:6d}  {row['mb']:9.2f}  {written}  {opened}  {viewer}  {compared}",
+                flush=True,
+            )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -120,14 +120,15 @@ def large_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def second_run(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A later run on the tiny run's images: other qualities (another build, as CI sees it),
-    the same codecs; no viewer pictures."""
+    """A later run on the tiny run's images (made again, the same bytes): other qualities
+    (another build, as CI sees it), the same codecs; no viewer pictures."""
     root = tmp_path_factory.mktemp("second-run")
     out = root / "run"
+    images = make_images(root / "images")  # the same pictures (other tests delete the first's)
     status = run_cli(
         "run",
         "--dataset",
-        f"folder:{tiny_run.parent / 'images'}",
+        f"folder:{images}",
         "--codecs",
         "jpeg,webp",
         "--qualities",

@@ -203,7 +203,8 @@ var LB = (function () {
       xAxis.rotate = spec.xcats.length > 6 ? -30 : 0;
       xAxis.size = spec.xcats.length > 6 ? 90 : 50;
     }
-    if (spec.xlog) {  // label 1, 2 and 5 of every decade (uPlot labels only the decades)
+    if (spec.xlog) {  // label 1, 2 and 5 of every decade (uPlot's filter keeps only decades)
+      xAxis.filter = function (u, splits) { return splits; };
       xAxis.values = function (u, splits) {
         return splits.map(function (v) {
           var m = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));

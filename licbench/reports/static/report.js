@@ -69,6 +69,7 @@
       var image = pick("rd-image").value;
       var log = pick("rd-log").checked;
       var view = D.views.filter(function (v) { return v.key === pick("rd-view").value; })[0];
+      pick("rd-view").disabled = !!image;  // (one image's curves are that image's, in any group)
       var series = [], note;
       D.codecs.forEach(function (name) {
         var look = {color: style[name].color, marker: style[name].marker, bold: name === D.anchor,
