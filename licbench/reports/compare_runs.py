@@ -36,6 +36,7 @@ from licbench.reports.check import (
     load_summary,
     require_same_dataset,
 )
+from licbench.reports.html import for_readers
 from licbench.reports.interactive import curve_data
 from licbench.results.jsonsafe import json_safe
 from licbench.results.summary import RunSummary
@@ -264,6 +265,7 @@ def compare_runs(
                 if found and found.get("error"):
                     row["notes"].append(f"against {what}: not computed ({found['error']})")
                 row["notes"] += [f"against {what}: {w}" for w in (found or {}).get("warnings", [])]
+            row["notes"] = [for_readers(note) for note in row["notes"]]
             rows.append(row)
     return json_safe(
         {

@@ -42,6 +42,21 @@ def _sort_key(value: Any) -> str:
     return str(value)
 
 
+#: what a library's warning says for its caller, and what a reader of a page needs instead
+_FOR_READERS = (
+    ("; returning NaN", ": no BD-rate can be given (n/a)"),
+    (" (NaN)", ""),
+)
+
+
+def for_readers(text: str) -> str:
+    """A warning worded for a reader of the page: the BD-rate library's "returning NaN" (a
+    return value) becomes what the page shows, n/a."""
+    for said, meant in _FOR_READERS:
+        text = text.replace(said, meant)
+    return text
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("licbench.reports", "templates"),
@@ -54,6 +69,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["sortkey"] = _sort_key
     environment.filters["q"] = _quality
     environment.filters["count"] = _count
+    environment.filters["words"] = for_readers
     return environment
 
 

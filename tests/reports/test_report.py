@@ -341,3 +341,22 @@ def test_image_curves_are_capped_worst_and_best_first(large_run):
     assert data["images_with_curves"] == len(summary.image_curves["jpeg"]) > 30
     for per in data["image_curves"].values():
         assert {data["images"][int(i)] for i in per} <= set(shown)
+
+
+def test_warnings_are_worded_for_readers():
+    """The BD-rate library's warning for curves that do not overlap speaks to its caller
+    ("returning NaN"); the pages say what the reader sees instead."""
+    import warnings
+
+    from licbench.metrics.bdrate import bd_rate
+    from licbench.reports.html import for_readers
+
+    anchor = {"results": {"bpp": [0.1, 0.2, 0.3, 0.4], "psnr-rgb": [20.0, 22.0, 24.0, 26.0]}}
+    test = {"results": {"bpp": [1.0, 2.0, 3.0, 4.0], "psnr-rgb": [40.0, 42.0, 44.0, 46.0]}}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bd_rate(anchor, test, "psnr-rgb")
+    said = str(caught[0].message)
+    assert "returning NaN" in said
+    shown = for_readers(said)
+    assert "NaN" not in shown and shown.endswith("no BD-rate can be given (n/a)")
