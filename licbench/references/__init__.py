@@ -178,6 +178,25 @@ _register(
     )
 )
 
+# licbench's own anchor runs (benchmarks/anchor_references.py): the file's "licbench" entry holds
+# the tool versions and sha256s, the commands, colour handling, QPs, images and the run's command
+_register(
+    Reference(
+        name="licbench-kodak-bpg",
+        file="licbench-kodak-bpg.json",
+        codec="BPG 0.9.8 (licbench `bpg`: x265, 4:4:4, 8-bit, YCbCr)",
+        dataset="kodak",
+        dataset_description="Kodak, 24 images",
+        source="licbench's own run (benchmarks/anchor_references.py; libbpg 0.9.8 built from "
+        "../shared/vendor with build-tools.sh), licbench commit a76cd2b",
+        protocol="bpgenc -o OUT.bpg -q QP -f 444 -e x265 -c ycbcr -b 8 IN.png; bpgdec -o OUT.png "
+        "IN.bpg (BPG converts RGB to YCbCr itself, BT.601 full range); QP 47 to 12 in steps of "
+        "5; bpp of the .bpg file; PSNR and MS-SSIM on RGB; mean over the 24 images",
+        notes="reproduces compressai-kodak-bpg: the same bytes (mean bpp equal to 4e-16) and "
+        "PSNR (3e-8 dB) at all 8 QPs, BD-rate 0.0000% (PSNR) and -0.002% (MS-SSIM)",
+    )
+)
+
 # CompressAI's zoo models and classical codecs on Kodak and CLIC 2020 (see compressai_results)
 for _published in PUBLISHED:
     _register(

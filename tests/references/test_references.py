@@ -27,6 +27,7 @@ NAMES = sorted(
         "compressai-clic2020-vtm",
         "compressai-kodak-bpg",
         "compressai-kodak-vtm",
+        "licbench-kodak-bpg",
         "tbtc-kodak-swint-charm",
         *(entry.name for entry in PUBLISHED),
     ]
