@@ -222,7 +222,11 @@ def plan(request: RunRequest) -> RunPlan:
     if request.viewer_images != 0:  # their workers write each decode for viewer.html
         from licbench.bench import viewer
 
-        shown = viewer.chosen_images(images, request.viewer_images)
+        # an image's pictures: its jobs, its rate-target points (at most one more per codec
+        # and target) and its original
+        per_image = len(jobs) // max(1, len({i.sha256 for i in images}))
+        pictures = per_image + len(request.target_bpp) * len(codecs) + 1
+        shown = viewer.chosen_images(images, request.viewer_images, pictures)
         jobs = viewer.mark(jobs, viewer.folder_of(request.out.resolve()), shown)
     manifest = _manifest(request, codecs, images, jobs, source.skipped)
     return RunPlan(request, codecs, images, jobs, manifest, list(source.skipped), notices)
@@ -433,8 +437,8 @@ def _viewer_pictures(planned: RunPlan, store: Store, executor) -> int:
 
     request = planned.request
     folder = viewer.folder_of(request.out.resolve())
-    shown = viewer.chosen_images(planned.images, request.viewer_images)
     jobs = [job for job in planned.jobs if job.viewer]
+    shown = list({job.image.sha256: job.image for job in jobs}.values())  # as planned
     choices = planned.manifest.target_choices
     jobs += viewer.target_jobs(planned.codecs, choices, shown, request.metrics, folder)
     before = viewer.pictures(folder)
@@ -444,6 +448,7 @@ def _viewer_pictures(planned: RunPlan, store: Store, executor) -> int:
     if missing:
         notes += viewer.export_missing(missing, executor, stored, folder)
     viewer.add_notes(folder, notes)
+    viewer.prune(folder, jobs, shown)  # (pictures of jobs no longer in the run)
     if viewer.pictures(folder) != before:  # outputs stamped current lack them: rebuild
         forget_outputs(request.out)
     return len(missing)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from licbench.bench.executors import DEFAULT_TIMEOUT, make_executor
 from licbench.bench.images import DEFAULT_MAX_PIXELS
-from licbench.bench.viewer import DEFAULT_IMAGES as DEFAULT_VIEWER_IMAGES
+from licbench.bench.viewer import AUTO as VIEWER_AUTO
 from licbench.bench.viewer import parse_count
 from licbench.codecs import CodecSpec, parse_codec_specs
 from licbench.metrics import DEFAULT_METRICS, METRICS, expand_metric_names, metric_availability
@@ -67,8 +67,9 @@ class RunRequest:
     #: the numeric setups of ``--decode-check`` (empty: no check)
     decode_check: tuple[NumericSetup, ...]
     #: how many images (the first of the dataset) get decoded pictures for viewer.html;
-    #: None: every image, 0: no viewer (:mod:`licbench.bench.viewer`)
-    viewer_images: int | None = DEFAULT_VIEWER_IMAGES
+    #: None: every image, 0: no viewer, "auto": as many as fit a disk budget
+    #: (:mod:`licbench.bench.viewer`)
+    viewer_images: int | str | None = VIEWER_AUTO
 
     def __post_init__(self) -> None:
         if self.bd_aggregate not in AGGREGATES:
@@ -120,7 +121,7 @@ class RunRequest:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         bd_aggregate: str = DEFAULT_AGGREGATE,
         decode_check: Sequence[str] | None = None,
-        viewer_images: int | str | None = DEFAULT_VIEWER_IMAGES,
+        viewer_images: int | str | None = VIEWER_AUTO,
     ) -> RunRequest:
         """The request for these options, as :func:`licbench.api.run` takes them.
 
@@ -140,9 +141,9 @@ class RunRequest:
         ``decode_check`` decodes every bitstream of a float decoder again in fresh processes
         under other numeric setups and compares (:mod:`licbench.bench.decode_check`): setup
         names (``sse41``, ``avx2``, ``threads=2``, ``cuda``, ...), or empty for the defaults;
-        None: no check. ``viewer_images`` (a count, ``"all"`` or ``"none"``) bounds the images
-        whose decoded pictures are written for ``viewer.html`` (about 0.4 MB per job of a
-        Kodak-size image; :mod:`licbench.bench.viewer`).
+        None: no check. ``viewer_images`` (a count, ``"all"``, ``"none"`` or ``"auto"``: as many
+        as fit 100 MB) bounds the images whose decoded pictures are written for ``viewer.html``
+        (about 1.1 bytes per pixel per job; :mod:`licbench.bench.viewer`).
         """
         try:
             viewer = parse_count(viewer_images if viewer_images is not None else "all")

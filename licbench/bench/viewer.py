@@ -1,9 +1,9 @@
 """Decoded images for the side-by-side viewer (``viewer.html``), written while the run computes.
 
 The store keeps numbers, not pictures. The viewer shows what a codec does to an image at a given
-rate, so the run writes, for a bounded number of images (``--viewer-images``, default
-:data:`DEFAULT_IMAGES`: the first images of the dataset), each job's own decoded image as a
-lossless PNG into ``OUT/viewer/``, named by job key, and each original as the jobs measured it.
+rate, so the run writes, for a bounded number of images (``--viewer-images``), each job's own
+decoded image as a lossless PNG into ``OUT/viewer/``, named by job key, and each original as the
+jobs measured it.
 
 * A job computed in this run writes its decode in the worker that decoded it
   (:func:`keep_decoded`, called by :func:`licbench.bench.job_body.run_job` for jobs planned with
@@ -12,10 +12,14 @@ lossless PNG into ``OUT/viewer/``, named by job key, and each original as the jo
   decode in this run; its job is run once more for the viewer, its record compared with the
   stored one and never stored (:func:`missing_jobs`); a decode of other bytes is noted.
 
-Disk: a Kodak image (768×512) is 0.40 MB as a decoded PNG (fast zlib level 1: 35 ms a picture;
-level 6 saves a tenth for three times the time), so each viewer image costs about
-0.4 MB × (its jobs + 1); the default run on the bundled sample (jpeg, webp: 15 jobs and 4 rate
-target points per image) writes 3 × 20 × 0.4 ≈ 24 MB.
+Disk: a decoded picture takes about 1.1 bytes per pixel as a PNG (measured: 1.07 over the 219
+decodes of the default run on the bundled Kodak sample, nine codecs; a Kodak image, 768×512, is
+0.40–0.45 MB; zlib level 1, 35 ms a picture: level 6 saves a tenth for three times the time).
+So each viewer image costs about width × height × 1.1 B × (its jobs + rate-target points + 1).
+The default, ``auto``, takes images in dataset order while that estimate stays within
+:data:`BUDGET_MB` (at least one image): every image of the bundled sample with jpeg and webp
+(20 pictures an image: 22 MB measured), 3 Kodak images with the nine default codecs (74
+pictures an image: 93 MB measured), one 2-megapixel image.
 """
 
 from __future__ import annotations
@@ -33,29 +37,32 @@ from licbench.datasets import ImageRef
 
 #: the folder beside report.html that holds the viewer's images
 FOLDER = "viewer"
-#: ``--viewer-images``: how many images (the first of the dataset) the viewer gets by default
-DEFAULT_IMAGES = 4
+#: ``--viewer-images auto`` (the default): images while their estimated pictures fit the budget
+AUTO = "auto"
+#: the disk ``auto`` may fill, in MB (estimated before the run, from each image's size)
+BUDGET_MB = 100.0
+#: PNG bytes per pixel of a decoded picture, for the estimate (measured 1.07, see above)
+BYTES_PER_PIXEL = 1.1
 #: zlib level of the PNGs: fast; a higher level saves little on decoded photographs
 PNG_LEVEL = 1
 
 
-def parse_count(text: str | int | None) -> int | None:
-    """``--viewer-images``: a count (``0`` or ``none``: no viewer), or ``all`` (None: every
-    image); ValueError with one line otherwise."""
+def parse_count(text: str | int | None) -> int | str | None:
+    """``--viewer-images``: a count (``0`` or ``none``: no viewer), ``all`` (None: every image)
+    or ``auto`` (:data:`AUTO`, the default: as many as fit :data:`BUDGET_MB`); ValueError with
+    one line otherwise."""
     if text is None:
-        return DEFAULT_IMAGES
+        return AUTO
     if isinstance(text, int):
         value = text
-    elif text.strip().lower() == "all":
-        return None
-    elif text.strip().lower() == "none":
-        return 0
+    elif text.strip().lower() in ("all", "none", AUTO):
+        return {"all": None, "none": 0, AUTO: AUTO}[text.strip().lower()]
     else:
         try:
             value = int(text)
         except ValueError:
             raise ValueError(
-                f"--viewer-images takes a number of images, 'all' or 'none', not {text!r}"
+                f"--viewer-images takes a number of images, 'auto', 'all' or 'none', not {text!r}"
             ) from None
     if value < 0:
         raise ValueError(f"--viewer-images must be 0 or more, not {value}")
@@ -70,15 +77,39 @@ def original_name(sha256: str) -> str:
     return f"original-{sha256[:32]}.png"
 
 
-def chosen_images(images: Sequence[ImageRef], count: int | None) -> list[ImageRef]:
-    """The images the viewer gets: the first ``count`` distinct ones (by content) in dataset
-    order; every one when ``count`` is None."""
+def chosen_images(
+    images: Sequence[ImageRef], count: int | str | None, pictures: int = 1
+) -> list[ImageRef]:
+    """The images the viewer gets, distinct by content, in dataset order: the first ``count``;
+    every one when ``count`` is None; for :data:`AUTO`, as many as keep the estimated disk of
+    ``pictures`` PNGs per image within :data:`BUDGET_MB` (at least one)."""
     seen: dict[str, ImageRef] = {}
+    budget, spent = BUDGET_MB * 1e6, 0.0
     for image in images:
-        if count is not None and len(seen) >= count:
+        if image.sha256 in seen:
+            continue
+        if count == AUTO:
+            cost = _pixels(image) * BYTES_PER_PIXEL * pictures
+            if seen and spent + cost > budget:
+                break
+            spent += cost
+        elif count is not None and len(seen) >= int(count):
             break
-        seen.setdefault(image.sha256, image)
+        seen[image.sha256] = image
     return list(seen.values())
+
+
+def _pixels(image: ImageRef) -> int:
+    """Width × height from the file's header (nothing decoded); 0 when it cannot be read (its
+    jobs will say why)."""
+    from PIL import Image
+
+    try:
+        with Image.open(image.path) as opened:
+            width, height = opened.size
+    except Exception:  # (any unreadable file: its own jobs report it)
+        return 0
+    return width * height
 
 
 def png_bytes(array: Any) -> bytes:
@@ -202,6 +233,20 @@ def export_missing(
 NOTES = "notes.json"
 
 
+def prune(folder: Path, jobs: Iterable[Job], images: Iterable[ImageRef]) -> int:
+    """Remove the folder's pictures that are not of ``jobs`` or ``images`` (a codec whose
+    version changed has new job keys: its old pictures would only take disk); how many."""
+    keep = {decoded_name(job.key) for job in jobs} | {original_name(i.sha256) for i in images}
+    removed = 0
+    for name in pictures(folder) - keep:
+        try:
+            (folder / name).unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def pictures(folder: Path) -> set[str]:
     """The PNG files in the viewer folder."""
     try:
@@ -235,7 +280,8 @@ def folder_of(out: Path) -> Path:
 
 
 __all__ = [
-    "DEFAULT_IMAGES",
+    "AUTO",
+    "BUDGET_MB",
     "FOLDER",
     "chosen_images",
     "decoded_name",
@@ -248,6 +294,7 @@ __all__ = [
     "original_name",
     "parse_count",
     "pictures",
+    "prune",
     "read_notes",
     "target_jobs",
     "write_originals",

@@ -122,6 +122,9 @@ def test_viewer_images_are_bounded_and_rerun_from_the_store(tmp_path, images_mak
     # a re-run of that folder finds them: nothing is run again
     third = run(out=tmp_path / "two", viewer_images=2, **common)
     assert "viewer_jobs" not in third.counts
+    # pictures of jobs no longer in the run (another quality) are removed
+    run(out=tmp_path / "two", viewer_images=2, **{**common, "qualities": [30]})
+    assert len(list(again.glob("*.png"))) == 2 * (1 + 1)
 
     # none: no pictures, no viewer page, and the report says how to get one
     run(out=tmp_path / "three", viewer_images="none", **common)
@@ -138,3 +141,22 @@ def test_viewer_images_option(capsys):
     assert main(["run", "--viewer-images", "lots", "--codecs", "jpeg"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--viewer-images takes a number of images" in err
+
+
+def test_auto_takes_the_images_that_fit_the_budget(tmp_path, images_maker, monkeypatch):
+    """``auto`` estimates each image's pictures from its size (no decode) and stops before the
+    budget is passed, keeping at least one image."""
+    from licbench.bench import viewer
+    from licbench.datasets import load_dataset
+
+    folder = images_maker(tmp_path / "images", names=("a.png", "b.png", "c.png"))
+    images = load_dataset(f"folder:{folder}").images()
+    sizes = [176 * 192, 192 * 176, 168 * 200]
+    cost = [px * viewer.BYTES_PER_PIXEL * 10 / 1e6 for px in sizes]  # 10 pictures an image
+    monkeypatch.setattr(viewer, "BUDGET_MB", cost[0] + cost[1] + cost[2] / 2)
+    assert [i.name for i in viewer.chosen_images(images, "auto", 10)] == ["a.png", "b.png"]
+    monkeypatch.setattr(viewer, "BUDGET_MB", 1e-6)
+    assert [i.name for i in viewer.chosen_images(images, "auto", 10)] == ["a.png"]
+    assert viewer.chosen_images(images, None) == viewer.chosen_images(images, 3)
+    assert viewer.chosen_images(images, 0) == []
+    assert parse_count(None) == parse_count("auto") == "auto"
