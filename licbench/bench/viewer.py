@@ -13,13 +13,13 @@ jobs measured it.
   stored one and never stored (:func:`missing_jobs`); a decode of other bytes is noted.
 
 Disk: a decoded picture takes about 1.1 bytes per pixel as a PNG (measured: 1.07 over the 219
-decodes of the default run on the bundled Kodak sample, nine codecs; a Kodak image, 768×512, is
+decodes of the default run on the bundled Kodak sample, eleven codecs; a Kodak image, 768×512, is
 0.40–0.45 MB; zlib level 1, 35 ms a picture: level 6 saves a tenth for three times the time).
 So each viewer image costs about width × height × 1.1 B × (its jobs + rate-target points + 1).
 The default, ``auto``, takes images in dataset order while that estimate stays within
 :data:`BUDGET_MB` (at least one image): every image of the bundled sample with jpeg and webp
-(20 pictures an image: 22 MB measured), 3 Kodak images with the nine default codecs (74
-pictures an image: 93 MB measured), one 2-megapixel image.
+(20 pictures an image: 22 MB measured), 3 Kodak images with the eleven codecs of a default run
+(74 pictures an image: 93 MB measured), one 2-megapixel image.
 """
 
 from __future__ import annotations
