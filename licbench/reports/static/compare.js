@@ -38,6 +38,10 @@
   if (D.metrics.length) {
     LB.options($("cmp-metric"), D.metrics.map(function (m) { return [m.key, m.label]; }),
       D.metrics.some(function (m) { return m.key === D.metric; }) ? D.metric : D.metrics[0].key);
+    var rates = [];  // a log rate axis from the start when the curves span over a decade
+    D.curves.forEach(function (e) { e.curve.bpp.forEach(function (b) { if (b > 0) { rates.push(b); } }); });
+    $("cmp-log").checked = rates.length > 1 &&
+      Math.max.apply(null, rates) / Math.min.apply(null, rates) > 10;
     $("cmp-metric").addEventListener("change", drawCurves);
     $("cmp-log").addEventListener("change", drawCurves);
     $("cmp-controls").hidden = false;

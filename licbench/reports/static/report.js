@@ -104,6 +104,14 @@
         ylabel: metric.label + (metric.lower ? " — lower is better" : ""), xlog: log,
         series: series, hidden: hiddenRd, empty: "No curve has " + metric.label + " here."});
     };
+    // a log rate axis from the start when the curves span more than a decade of rate (low
+    // rates crowd into a corner of a linear axis)
+    var rates = [];
+    D.codecs.forEach(function (name) {
+      ((D.views[0].curves[name] || {}).bpp || []).forEach(function (b) { if (b > 0) { rates.push(b); } });
+    });
+    pick("rd-log").checked = rates.length > 1 &&
+      Math.max.apply(null, rates) / Math.min.apply(null, rates) > 10;
     ["rd-metric", "rd-view", "rd-image", "rd-log"].forEach(function (id) {
       pick(id).addEventListener("change", draw);
     });
