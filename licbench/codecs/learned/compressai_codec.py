@@ -3,8 +3,12 @@
 Spec parameters (all strings, as a spec delivers them)::
 
     model=NAME          a compressai.zoo image model (bmshj2018-factorized, mbt2018-mean,
-                        cheng2020-attn, ...) or your own module as package.module:Class (or a
-                        function returning one); required
+                        cheng2020-attn, ..., the variable-rate mbt2018-mean-vbr, ...) or your
+                        own module as package.module:Class (or a function returning one);
+                        required
+    arg.NAME=VALUE      an argument of your own model's constructor (repeat for each: arg.N=128,
+                        arg.M=192,arg.gated=true); VALUE is read as true/false, none, an
+                        integer or a float where it is one, else kept as a string
     metric=M            mse (default) | ms-ssim: which published zoo weights (weights=pretrained)
     ckpt=FILE_OR_DIR    your checkpoint(s), one per rate point (a folder: files in natural name
                         order, or by a stored lmbda; see ``checkpoints``)
@@ -15,7 +19,26 @@ Spec parameters (all strings, as a spec delivers them)::
     device=DEV          cpu (default) | cuda | cuda:N
 
 Quality is the zoo's quality index (1..8 for bmshj2018 and mbt2018, 1..6 for cheng2020) with
-zoo weights, else the rate point 1..N of the checkpoints. Images are padded to a multiple of 64
+zoo weights, else the rate point 1..N of the checkpoints. A variable-rate zoo model (``-vbr``)
+has one set of weights (one checkpoint) and takes any quality in 1..8: quality q is
+``eval_model --vbr_quantstep``'s q-th default step (10, 7.1715, ..., 1), steps between moving
+geometrically (``zoo.vbr_step``), and the model codes at ``inputscale = 1 / step``; the bytes
+carry that scale (container format 2), so decoding needs no mapping.
+
+Your own model is built, per checkpoint, the way CompressAI builds its own:
+
+1. with ``arg.NAME=VALUE`` given, as ``Class(NAME=VALUE, ...)`` (every argument without a
+   default must be given; checked when the codec is made), then the weights loaded;
+2. else, a class with CompressAI's ``from_state_dict`` (every CompressAI model has it: it reads
+   N and M off the weights) is built by it, as ``eval_model checkpoint`` does;
+3. else (or when ``from_state_dict`` cannot build it but the constructor needs no arguments)
+   as ``Class()``, then the weights loaded;
+
+and a model that none of these can build is refused in one line that names the constructor's
+arguments and how to give them. A constructor argument that the weights do not reveal (a flag
+that changes what the model does, not its tensors' shapes) must be given with ``arg.``.
+
+Images are padded to a multiple of 64
 with CompressAI's centred zero padding and cropped after decoding, exactly as
 ``python -m compressai.utils.eval_model`` does, so bpp (up to the container's few bytes), PSNR
 and MS-SSIM equal its numbers on the same weights. The bytes are a ``container``: ``decode``
@@ -36,6 +59,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -51,6 +75,8 @@ if TYPE_CHECKING:
 PAD_MULTIPLE = 64
 PARAMETERS = ("model", "metric", "ckpt", "weights", "seed", "order", "device")
 WEIGHTS = ("pretrained", "random")
+#: the prefix of a constructor argument's spec parameter: arg.N=128
+ARG_PREFIX = "arg."
 
 _sha256_cache: dict[tuple[str, int, int], str] = {}
 
@@ -64,6 +90,79 @@ def cached_sha256(path: Path) -> str:
     if key not in _sha256_cache:
         _sha256_cache[key] = file_sha256(path)
     return _sha256_cache[key]
+
+
+def argument_value(text: str) -> Any:
+    """A spec string as a constructor argument: true/false, none, an int, a float, else itself."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def constructor_arguments(params: Mapping[str, str]) -> dict[str, Any]:
+    """The ``arg.NAME=VALUE`` parameters of a spec as keyword arguments, values typed."""
+    args = {}
+    for key, text in params.items():
+        if key.startswith(ARG_PREFIX):
+            name = key[len(ARG_PREFIX) :]
+            if not name.isidentifier():
+                raise CodecSpecError(
+                    f"compressai: {key}={text}: {name!r} is not an argument name (arg.NAME=VALUE)"
+                )
+            args[name] = argument_value(text)
+    return args
+
+
+def _signature(factory: Any) -> inspect.Signature | None:
+    try:
+        return inspect.signature(factory)
+    except (TypeError, ValueError):  # some builtins and C types have none
+        return None
+
+
+def required_arguments(factory: Any) -> list[str]:
+    """The names of ``factory``'s parameters that have no default (none when unknown)."""
+    signature = _signature(factory)
+    if signature is None:
+        return []
+    kinds = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    )
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind in kinds
+    ]
+
+
+def _call_form(factory: Any) -> str:
+    """``Net(N, M, gated=False)``: how ``factory`` is called, for messages."""
+    name = getattr(factory, "__qualname__", type(factory).__name__)
+    signature = _signature(factory)
+    return f"{name}{signature}" if signature is not None else f"{name}(...)"
+
+
+def _give_arguments(names: list[str]) -> str:
+    return ",".join(f"{ARG_PREFIX}{name}=…" for name in names)
+
+
+def _has_from_state_dict(factory: Any) -> bool:
+    return isinstance(factory, type) and callable(getattr(factory, "from_state_dict", None))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}{'...' if len(text) > 300 else ''}"
 
 
 def _missing_weights(exc: Exception) -> Availability:
@@ -103,12 +202,13 @@ class CompressAICodec(Codec):
     def __init__(self, **params: str) -> None:
         super().__init__()
         params = {**self.defaults, **params}
-        unknown = sorted(set(params) - set(PARAMETERS))
+        unknown = sorted(k for k in set(params) - set(PARAMETERS) if not k.startswith(ARG_PREFIX))
         if unknown:
             raise CodecSpecError(
                 f"compressai: unknown parameter(s) {', '.join(unknown)}; it takes "
-                f"{', '.join(PARAMETERS)}"
+                f"{', '.join(PARAMETERS)} and {ARG_PREFIX}NAME=VALUE (your model's constructor)"
             )
+        self.args = constructor_arguments(params)
         model = params.get("model", "")
         if not model:
             raise CodecSpecError(
@@ -132,7 +232,9 @@ class CompressAICodec(Codec):
             raise CodecSpecError("compressai: give ckpt=... or weights=..., not both")
         self._factory: Any = None
         self.metric: str | None = None
-        self._files: dict[int, Path] = {}  # quality -> cached zoo file (weights=pretrained)
+        self._files: dict[int, Path] = {}  # rate point -> cached zoo file (weights=pretrained)
+        #: a variable-rate zoo model: one rate point, any quality in 1..8 (a scale)
+        self.vbr = False
         if self.is_zoo:
             self._init_zoo(params.get("metric"), weights)
         else:
@@ -140,9 +242,11 @@ class CompressAICodec(Codec):
         if self.ckpt:
             self._init_checkpoints()
         self.quality_range = (min(self.qualities), max(self.qualities))  # type: ignore[misc]
-        self._models: dict[int, Any] = {}
+        self.integer_quality = not self.vbr  # type: ignore[misc]  # known only per instance
+        self._models: dict[int, Any] = {}  # rate point -> model
         self._tags: dict[int, bytes] = {}
         self._sha256: dict[int, str] = {}
+        self._scales: dict[int, float] = {}  # rate point -> the scale its tables were made for
         self._code: str | None = None
 
     # ------------------------------------------------------------------ setup
@@ -169,6 +273,12 @@ class CompressAICodec(Codec):
                 zoo.check_metric(metric)
         except zoo.ZooError as exc:
             raise CodecSpecError(f"compressai: {exc}") from None
+        if self.args:
+            raise CodecSpecError(
+                f"compressai: {ARG_PREFIX}* is for your own model's constructor; a zoo model's "
+                "sizes come from the zoo's table or from its checkpoint"
+            )
+        self.vbr = zoo.is_vbr(self.model_name)
         if metric is not None and self.weights != "pretrained":
             raise CodecSpecError(
                 f"compressai: metric= chooses the zoo's published weights; with "
@@ -181,7 +291,8 @@ class CompressAICodec(Codec):
                 self._files = zoo.require_pretrained(self.model_name, self.metric)
             except zoo.MissingWeightsError as exc:
                 raise CodecUnavailableError(_missing_weights(exc)) from None
-            self.qualities = tuple(self._files)
+            if not self.vbr:
+                self.qualities = tuple(self._files)
 
     def _init_own(self, metric: str | None, weights: str | None) -> None:
         from licbench.codecs.learned.own_model import ModelAPIError, import_model_factory
@@ -206,6 +317,35 @@ class CompressAICodec(Codec):
             raise CodecSpecError(f"compressai: {exc}") from None
         self.weights = "checkpoint" if self.ckpt else "random"
         self.qualities = (1,)
+        self._check_arguments()
+
+    def _check_arguments(self) -> None:
+        """Refuse, when the codec is made, arguments the constructor would refuse, and a
+        constructor that needs arguments where nothing can supply them."""
+        where = f"compressai: model={self.model_name} is built as {_call_form(self._factory)}"
+        signature = _signature(self._factory)
+        if self.args:
+            if signature is not None:
+                try:
+                    signature.bind(**self.args)
+                except TypeError as exc:
+                    raise CodecSpecError(
+                        f"{where}: {exc} (give each argument as {ARG_PREFIX}NAME=VALUE)"
+                    ) from None
+            return
+        needed = required_arguments(self._factory)
+        if not needed:
+            return
+        if self.weights == "random":
+            raise CodecSpecError(
+                f"{where}: weights=random has no weights to read its arguments from; give them "
+                f"in the spec: {_give_arguments(needed)}"
+            )
+        if not _has_from_state_dict(self._factory):
+            raise CodecSpecError(
+                f"{where} and has no from_state_dict to read its arguments from the weights; "
+                f"give them in the spec: {_give_arguments(needed)}"
+            )
 
     def _init_checkpoints(self) -> None:
         from licbench.codecs.learned.checkpoints import (
@@ -220,6 +360,13 @@ class CompressAICodec(Codec):
             self.rate_points = discover_rate_points(self.ckpt, self.order)
         except CheckpointError as exc:
             raise CodecSpecError(f"compressai: {exc}") from None
+        if self.vbr:
+            if len(self.rate_points) != 1:
+                raise CodecSpecError(
+                    f"compressai: {self.model_name} is a variable-rate model: one checkpoint "
+                    f"codes every rate, but {self.ckpt} holds {len(self.rate_points)}"
+                )
+            return
         self.qualities = tuple(rp.quality for rp in self.rate_points)
 
     @classmethod
@@ -255,6 +402,18 @@ class CompressAICodec(Codec):
         return base
 
     # ------------------------------------------------------------------ models
+    def _rate_point(self, quality: float) -> int:
+        """The rate point (weights) that codes ``quality``: a variable-rate model has one."""
+        if not self.vbr:
+            return self._quality_index(quality)
+        low, high = self.quality_range
+        if not low <= float(quality) <= high:
+            raise ValueError(
+                f"compressai:model={self.model_name}: quality {quality!r} is outside "
+                f"{low:g}–{high:g}"
+            )
+        return 1
+
     def _quality_index(self, quality: float) -> int:
         q = int(quality) if float(quality).is_integer() else -1
         if q not in self.qualities:
@@ -275,40 +434,93 @@ class CompressAICodec(Codec):
             if self.is_zoo:
                 net = zoo.build_from_checkpoint(self.model_name, obj, source)
             else:
-                net = self._new_own_model()
-                state_dict = own_model.unwrap_state_dict(obj, source)
-                state_dict = own_model.rename_old_keys(net, state_dict)
-                own_model.load_into(net, state_dict, source)
+                net = self._own_model(own_model.unwrap_state_dict(obj, source), source)
             return net, rp.sha256
         if self.weights == "pretrained":
             net = zoo.build_pretrained(self.model_name, self.metric or "mse", q)
             return net, cached_sha256(self._files[q])
-        net = zoo.build_random(self.model_name, q) if self.is_zoo else self._new_own_model()
+        net = zoo.build_random(self.model_name, q) if self.is_zoo else self._own_model(None)
         identity = f"random:{self.model_name}:{q}:{self.seed}"
         return net, hashlib.sha256(identity.encode()).hexdigest()
 
-    def _new_own_model(self) -> Any:
-        from licbench.codecs.learned.own_model import check_model_api
+    def _own_model(self, state_dict: dict[str, Any] | None, source: str = "") -> Any:
+        """Your model, built as the module docstring says, with ``state_dict`` loaded (None:
+        as constructed, for weights=random)."""
+        from licbench.codecs.learned import own_model
 
-        net = self._factory()
-        check_model_api(net, f"model={self.model_name}")
+        net = None
+        if state_dict is not None and not self.args and _has_from_state_dict(self._factory):
+            net = self._from_state_dict(state_dict, source)
+        if net is None:
+            net = self._factory(**self.args)
+            if state_dict is not None:
+                state_dict = own_model.rename_old_keys(net, state_dict)
+                own_model.load_into(net, state_dict, source)
+        own_model.check_model_api(net, f"model={self.model_name}")
         return net
+
+    def _from_state_dict(self, state_dict: dict[str, Any], source: str) -> Any:
+        """The model CompressAI's ``from_state_dict`` builds from ``state_dict`` (tables rebuilt,
+        as ``eval_model checkpoint`` does), or None where it cannot and the constructor needs
+        no arguments (the caller then loads the weights into ``Class()``, naming any key that
+        does not fit)."""
+        from licbench.codecs.learned.checkpoints import CheckpointError
+        from licbench.codecs.learned.own_model import tables_emptied
+
+        try:
+            net = self._factory.from_state_dict(tables_emptied(state_dict))
+        except Exception as exc:  # noqa: BLE001 - whatever it raised, said in one line below
+            needed = required_arguments(self._factory)
+            if not needed:
+                return None
+            form = _call_form(self._factory)
+            if isinstance(exc, TypeError):  # the constructor wanted more than the weights give
+                raise CheckpointError(
+                    f"model={self.model_name}: {form} cannot be built from {source} by "
+                    f"from_state_dict ({_one_line(exc)}); give its arguments in the spec: "
+                    f"{_give_arguments(needed)}"
+                ) from None
+            raise CheckpointError(
+                f"{source} does not fit model={self.model_name} as {form}.from_state_dict reads "
+                f"it ({_one_line(exc)}); giving the arguments ({_give_arguments(needed)}) names "
+                "the keys that differ"
+            ) from None
+        if callable(getattr(net, "update", None)):
+            net.update(force=True)
+        return net.eval()
 
     def model(self, quality: float) -> Any:
         """The torch module of one rate point: built on first use, eval mode, tables ready."""
         import torch
 
         from licbench.codecs.learned.own_model import prepare
+        from licbench.codecs.learned.zoo import prepare_vbr
 
-        q = self._quality_index(quality)
+        q = self._rate_point(quality)
         if q not in self._models:
             with torch.random.fork_rng(devices=[]):  # leave the caller's RNG alone
                 torch.manual_seed(self.seed)
                 net, sha256 = self._build(q)
+            if self.vbr:
+                prepare_vbr(net)
             self._models[q] = prepare(net).to(self.device)
             self._sha256[q] = sha256
             self._tags[q] = bytes.fromhex(sha256)[: container.TAG_BYTES]
         return self._models[q]
+
+    def _scaled_model(self, q: int, scale: Any) -> Any:
+        """Rate point ``q``'s variable-rate model with the tables of ``scale`` (rebuilt only
+        when the scale changes: the same scale always gives the same tables)."""
+        import torch
+
+        from licbench.codecs.learned.zoo import set_vbr_scale
+
+        net = self._models[q]
+        if self._scales.get(q) != float(scale):
+            with torch.no_grad():
+                set_vbr_scale(net, scale.to(self.device))
+            self._scales[q] = float(scale)
+        return net
 
     # ------------------------------------------------------------------ contract
     def weights_identity(self) -> str:
@@ -333,16 +545,26 @@ class CompressAICodec(Codec):
     def version(self) -> str:
         import torch
 
-        from licbench.codecs.learned.zoo import compressai_version
+        from licbench.codecs.learned.zoo import VBR_QUANT_STEPS, compressai_version
 
         with_metric = [f"metric={self.metric}"] if self.metric else []
+        with_args = (
+            [f"args={'/'.join(f'{k}:{v!r}' for k, v in sorted(self.args.items()))}"]
+            if self.args
+            else []
+        )
+        with_steps = (
+            [f"vbr_steps={'/'.join(map(str, VBR_QUANT_STEPS))}:geometric"] if self.vbr else []
+        )
         return ";".join(
             [
                 f"compressai={compressai_version()}",
                 f"torch={torch.__version__}",
                 f"model={self.model_name}",
                 *with_metric,
-                f"container={container.FORMAT_VERSION}",
+                *with_args,
+                *with_steps,
+                f"container={container.format_version(self.vbr)}",
                 f"pad=centre{PAD_MULTIPLE}",
                 f"device={self.device.type}",
                 f"code={self.code_digest()}",
@@ -356,16 +578,23 @@ class CompressAICodec(Codec):
         import torch.nn.functional as F
         from compressai.ops import compute_padding
 
+        from licbench.codecs.learned.zoo import vbr_scale
+
         check_rgb8(image)
         net = self.model(quality)
-        q = self._quality_index(quality)
+        q = self._rate_point(quality)
         height, width = image.shape[:2]
         # contiguous NCHW in [0, 1], as torchvision's ToTensor gives eval_model
         x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div(255)
         pad, _ = compute_padding(height, width, min_div=PAD_MULTIPLE)
         x = F.pad(x[None], pad, mode="constant", value=0).to(self.device)
+        scale = vbr_scale(float(quality)) if self.vbr else None
         with torch.no_grad():
-            out = net.compress(x)
+            if scale is None:
+                out = net.compress(x)
+            else:  # as eval_model --vbr_quantstep: stage 2, s=0, inputscale = 1 / step
+                net = self._scaled_model(q, scale)
+                out = net.compress(x, stage=2, s=0, inputscale=scale.to(self.device))
         if not (isinstance(out, dict) and "strings" in out and "shape" in out):
             got = sorted(out) if isinstance(out, dict) else type(out).__name__
             raise TypeError(
@@ -382,6 +611,7 @@ class CompressAICodec(Codec):
                 PAD_MULTIPLE,
                 out["shape"],
                 out["strings"],
+                float(scale) if scale is not None else None,
             )
         )
 
@@ -400,6 +630,11 @@ class CompressAICodec(Codec):
                 f"these bytes use rate point {box.rate_point}; {self.model_name} here has "
                 f"{list(self.qualities)}"
             )
+        if (box.scale is not None) != self.vbr:
+            kind = "a variable-rate" if box.scale is not None else "a single-rate"
+            raise container.ContainerError(
+                f"these bytes were made by {kind} model; {self.model_name} here is not one"
+            )
         net = self.model(box.rate_point)
         if box.weights_tag != self._tags[box.rate_point]:
             raise container.ContainerError(
@@ -409,7 +644,14 @@ class CompressAICodec(Codec):
                 f"{self.weights_identity()})"
             )
         with torch.no_grad():
-            out = net.decompress(box.strings, box.shape)
+            if box.scale is None:
+                out = net.decompress(box.strings, box.shape)
+            else:  # the scale the bytes carry, as the float32 compress() was given
+                scale = torch.tensor(box.scale, dtype=torch.float32)
+                net = self._scaled_model(box.rate_point, scale)
+                out = net.decompress(
+                    box.strings, box.shape, stage=2, s=0, inputscale=scale.to(self.device)
+                )
         x_hat = out["x_hat"] if isinstance(out, dict) else None
         if not isinstance(x_hat, torch.Tensor):
             raise TypeError(

@@ -9,8 +9,11 @@ that, and every byte of it is counted in bpp.
 Layout (integers are unsigned LEB128 varints unless said otherwise)::
 
     b"LZ"                magic (licbench's own models use b"LC", see ``bitstream``)
-    u8  format version   (1)
-    u8  rate point       quality index 1..255 the bytes were made with
+    u8  format version   1, or 2 for a variable-rate model's bytes
+    u8  rate point       quality index 1..255 the bytes were made with (the weights' index)
+    f32 scale            format 2 only: the quantisation scale (1 / quantisation step) the
+                         strings were coded at, IEEE-754 little-endian, exactly the float32
+                         value given to the model's ``compress(..., inputscale=scale)``
     name length, name    UTF-8 model name (a zoo name or ``module:Class``)
     8 bytes weights tag  first 8 bytes of the weights' sha256 (checkpoint file, cached zoo
                          file, or the seeded random-weights identity)
@@ -23,10 +26,18 @@ A tree is one node: ``0, length, bytes`` (a string), ``1, value`` (an integer) o
 ``2, count, count × node`` (a list). Nesting is kept as the model made it, so models with more
 latents (or lists nested deeper) round-trip unchanged. The container adds about 50 bytes to the
 strings (mostly the model name), 0.001 bpp on a Kodak image.
+
+Why a second version rather than a field in every container: single-rate models have nothing
+to put there, and their bytes (and every stored result's key) stay exactly what format 1 made.
+Format 2 exists because a variable-rate model (CompressAI's ``-vbr`` zoo models) codes every
+rate with one set of weights: the rate is the scale, and ``decode`` must read it from the bytes,
+not work it out from a quality mapping that a later licbench might state differently. Both
+versions are read.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +47,10 @@ from typing import Any
 from licbench.codecs.learned.bitstream import BitstreamError, _Reader, _varint
 
 MAGIC = b"LZ"
+#: the version of single-rate bytes (no scale); :data:`SCALED_FORMAT_VERSION` carries one
 FORMAT_VERSION = 1
+SCALED_FORMAT_VERSION = 2
+_SCALE = struct.Struct("<f")
 TAG_BYTES = 8
 _STRING, _INT, _LIST = 0, 1, 2
 #: deeper nesting than this is refused when reading (a corrupt file must not recurse forever)
@@ -59,6 +73,8 @@ class Container:
     pad_multiple: int
     shape: Any
     strings: Any
+    #: a variable-rate model's quantisation scale (a float32 value), None for single-rate bytes
+    scale: float | None = None
 
     @property
     def payload_bytes(self) -> int:
@@ -106,6 +122,11 @@ def _read_tree(reader: _Reader, sequence: type, depth: int = 0) -> Any:
     raise ContainerError(f"corrupt container: unknown node type {kind}")
 
 
+def format_version(scaled: bool) -> int:
+    """The version :func:`pack` writes for bytes with (``scaled``) or without a scale."""
+    return SCALED_FORMAT_VERSION if scaled else FORMAT_VERSION
+
+
 def _shape_as_ints(shape: Any) -> Any:
     """torch.Size and tuples of tensors' sizes as plain (nested) lists of ints."""
     if isinstance(shape, Sequence) and not isinstance(shape, str | bytes):
@@ -124,10 +145,16 @@ def pack(container: Container) -> bytes:
         raise ValueError(f"rate point must be 1..255, not {container.rate_point}")
     if len(container.weights_tag) != TAG_BYTES:
         raise ValueError(f"the weights tag must be {TAG_BYTES} bytes")
+    scale = container.scale
+    if scale is not None and not (
+        0 < scale < float("inf") and _SCALE.unpack(_SCALE.pack(scale))[0] == scale
+    ):
+        raise ValueError(f"the scale must be a positive float32 value, not {scale!r}")
     name = container.model.encode()
     parts = [
         MAGIC,
-        bytes([FORMAT_VERSION, container.rate_point]),
+        bytes([format_version(scale is not None), container.rate_point]),
+        *([_SCALE.pack(scale)] if scale is not None else []),
         _varint(len(name)),
         name,
         container.weights_tag,
@@ -147,10 +174,14 @@ def unpack(data: bytes) -> Container:
         if reader.take(2) != MAGIC:
             raise ContainerError("not a licbench CompressAI-model container (bad magic)")
         version, rate_point = reader.take(2)
-        if version != FORMAT_VERSION:
+        if version not in (FORMAT_VERSION, SCALED_FORMAT_VERSION):
             raise ContainerError(
-                f"container format {version} is not supported (expected {FORMAT_VERSION})"
+                f"container format {version} is not supported (expected {FORMAT_VERSION} or "
+                f"{SCALED_FORMAT_VERSION})"
             )
+        scale = _SCALE.unpack(reader.take(4))[0] if version == SCALED_FORMAT_VERSION else None
+        if scale is not None and not 0 < scale < float("inf"):
+            raise ContainerError(f"corrupt container: scale {scale}")
         name = reader.take(reader.varint()).decode("utf-8", errors="replace")
         tag = reader.take(TAG_BYTES)
         height, width = reader.varint(), reader.varint()
@@ -165,7 +196,9 @@ def unpack(data: bytes) -> Container:
         raise ContainerError(str(exc)) from None
     if reader.pos != len(data):
         raise ContainerError(f"{len(data) - reader.pos} trailing bytes after the strings")
-    return Container(name, tag, rate_point, height, width, 1 << log2_multiple, shape, strings)
+    return Container(
+        name, tag, rate_point, height, width, 1 << log2_multiple, shape, strings, scale
+    )
 
 
 def overhead(data: bytes) -> int:

@@ -112,6 +112,14 @@ def _is_table(key: str) -> bool:
     return key.rsplit(".", 1)[-1] in TABLE_BUFFERS
 
 
+def tables_emptied(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``state_dict`` whose entropy tables are empty tensors, for CompressAI's
+    ``from_state_dict``: its loader sizes a table from the file only where the model knows the
+    table's kind (a variable-rate bottleneck's it does not), and ``update(force=True)``
+    rebuilds every table after loading anyway."""
+    return {k: v.new_empty(0) if _is_table(k) else v for k, v in state_dict.items()}
+
+
 def state_dict_mismatch(model: Any, state_dict: Mapping[str, Any]) -> tuple[list, list, list]:
     """(missing, unexpected, mis-shaped) keys of ``state_dict`` against ``model``.
 

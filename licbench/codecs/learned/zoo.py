@@ -12,12 +12,17 @@ machine without them (no internet here, and CompressAI's S3 unreachable) reports
 where instead of hanging on a download. :func:`fetch_zoo_weights` fills the cache on a
 connected machine.
 
-Two of ``compressai.zoo``'s image models need a word:
+Two kinds of ``compressai.zoo`` image models need a word:
 
-* the ``-vbr`` models are not offered: they take a rate parameter in
-  ``compress(x, stage, s, inputscale)`` and must rebuild their entropy tables for every rate
-  (``update(scale=...)``): not the single-rate ``compress(x)`` / ``decompress(strings, shape)``
-  contract of the others;
+* the variable-rate ``-vbr`` models (``compressai.zoo.image_vbr``: bmshj2018-hyperprior-vbr,
+  mbt2018-mean-vbr, mbt2018-vbr) code every rate with one set of weights. The rate is the
+  quantisation step their interface takes, ``compress(x, stage=2, s=0, inputscale=1/step)``,
+  driven here exactly as ``eval_model --vbr_quantstep`` drives it (:func:`prepare_vbr`,
+  :func:`vbr_scale`): quality 1..8 is eval_model's default step list
+  :data:`VBR_QUANT_STEPS` (10 down to 1, the inverse of the models' trained gains), and a
+  quality between two integers takes the geometric mean's path between their steps. Models
+  with a variable-rate hyperprior (``vr_entbttlnck``, the first two) rebuild their hyperprior
+  tables for every step (``update(force=True, scale=...)``), as eval_model does;
 * ``bmshj2018-factorized-relu`` has no published weights in 1.2.8 (its zoo function, asked for
   pretrained weights, silently returns the GDN model's), so it runs with ``ckpt=`` or
   ``weights=random`` only.
@@ -38,6 +43,10 @@ METRICS = ("mse", "ms-ssim")
 FETCH_COMMAND = "licbench fetch-weights compressai"
 #: compressai.zoo.image.model_architectures misspells this one key (underscore)
 _ARCHITECTURE_KEYS = {"bmshj2018-factorized-relu": "bmshj2018_factorized_relu"}
+#: quality 1..8 of a variable-rate model → its quantisation step: the default of CompressAI
+#: 1.2.8's ``eval_model --vbr_quantstep`` (1 / the models' trained ``Gain``), so quality q and
+#: eval_model's q-th step code the same; a test reads eval_model's default to keep them equal
+VBR_QUANT_STEPS = (10.0, 7.1715, 5.1832, 3.7211, 2.6833, 1.9305, 1.3897, 1.0)
 
 
 class ZooError(ValueError):
@@ -76,24 +85,39 @@ def compressai_version() -> str:
     return str(compressai.__version__)
 
 
+def compressai_vbr_zoo() -> Any:
+    """``compressai.zoo.image_vbr``: the variable-rate models' tables."""
+    with _quiet_import():
+        from compressai.zoo import image_vbr
+
+    return image_vbr
+
+
 def zoo_models() -> list[str]:
     """The single-rate image models of the installed ``compressai.zoo``, in its order."""
     return list(compressai_zoo().cfgs)
 
 
+def vbr_models() -> list[str]:
+    """The variable-rate image models of the installed ``compressai.zoo``, in its order."""
+    return list(compressai_vbr_zoo().cfgs)
+
+
+def is_vbr(name: str) -> bool:
+    """Whether ``name`` is one of the zoo's variable-rate models."""
+    return name in compressai_vbr_zoo().cfgs
+
+
+def _tables(name: str) -> Any:
+    """The zoo module whose tables (cfgs, model_urls, architectures) hold ``name``."""
+    return compressai_vbr_zoo() if is_vbr(name) else compressai_zoo()
+
+
 def check_zoo_name(name: str) -> str:
     """``name`` if it is a zoo model licbench offers, else a :class:`ZooError` that says why."""
-    models = zoo_models()
+    models = zoo_models() + vbr_models()
     if name in models:
         return name
-    with _quiet_import():
-        from compressai.zoo import image_models
-    if name in image_models:
-        raise ZooError(
-            f"model={name} is a variable-rate model (compress(x, stage, s, inputscale), tables "
-            "rebuilt per rate): it does not fit the single-rate compress(x) contract and is not "
-            f"offered; the zoo models are {', '.join(models)}"
-        )
     close = difflib.get_close_matches(name, models, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise ZooError(
@@ -103,24 +127,42 @@ def check_zoo_name(name: str) -> str:
 
 
 def zoo_qualities(name: str) -> tuple[int, ...]:
-    """The zoo's quality indices for ``name`` (1..8 for bmshj2018/mbt2018, 1..6 for cheng2020)."""
-    return tuple(sorted(compressai_zoo().cfgs[check_zoo_name(name)]))
+    """The zoo's quality indices for ``name`` (1..8 for bmshj2018/mbt2018, 1..6 for cheng2020;
+    1..8 for a variable-rate model: :data:`VBR_QUANT_STEPS`)."""
+    if is_vbr(check_zoo_name(name)):
+        return tuple(range(1, len(VBR_QUANT_STEPS) + 1))
+    return tuple(sorted(compressai_zoo().cfgs[name]))
 
 
 def zoo_architecture(name: str) -> type:
     """The model class of a zoo name."""
-    image = compressai_zoo()
     key = _ARCHITECTURE_KEYS.get(name, name)
-    return image.model_architectures[key]  # type: ignore[no-any-return]
+    return _tables(name).model_architectures[key]  # type: ignore[no-any-return]
 
 
 def zoo_sizes(name: str) -> dict[int, tuple[int, ...]]:
-    """Constructor arguments (N, M or N) per quality, as the zoo builds untrained models."""
-    return dict(compressai_zoo().cfgs[check_zoo_name(name)])
+    """Constructor arguments (N, M or N) per rate point, as the zoo builds untrained models.
+
+    A single-rate model has a rate point per quality; a variable-rate one has one (1), whose
+    weights serve every quality.
+    """
+    sizes = _tables(check_zoo_name(name)).cfgs[name]
+    return {1: tuple(sizes)} if is_vbr(name) else dict(sizes)
+
+
+def constructor_options(name: str) -> dict[str, Any]:
+    """Keyword arguments the zoo (and ``eval_model checkpoint``) build ``name`` with besides its
+    sizes: ``vr_entbttlnck=True`` (the variable-rate hyperprior) for the variable-rate models
+    whose constructor takes it, as ``compressai.zoo.image_vbr`` builds its published models."""
+    import inspect
+
+    if is_vbr(name) and "vr_entbttlnck" in inspect.signature(zoo_architecture(name)).parameters:
+        return {"vr_entbttlnck": True}
+    return {}
 
 
 def has_pretrained(name: str, metric: str) -> bool:
-    urls = compressai_zoo().model_urls
+    urls = _tables(name).model_urls
     return name in urls and metric in urls[name]
 
 
@@ -133,8 +175,10 @@ def weight_urls(name: str, metric: str) -> dict[int, str]:
     """quality → download URL of the published weights (empty when there are none)."""
     check_zoo_name(name)
     check_metric(metric)
-    urls = compressai_zoo().model_urls
-    return dict(sorted(urls.get(name, {}).get(metric, {}).items()))
+    urls = _tables(name).model_urls.get(name, {}).get(metric, {})
+    if is_vbr(name):  # one file for every rate: rate point 1
+        return {1: urls} if urls else {}
+    return dict(sorted(urls.items()))
 
 
 def hub_checkpoint_dir() -> Path:
@@ -179,11 +223,60 @@ def require_pretrained(name: str, metric: str) -> dict[int, Path]:
 
 
 def build_random(name: str, quality: int) -> Any:
-    """An untrained zoo model of ``quality``'s sizes (seed the RNG before calling)."""
+    """An untrained zoo model of rate point ``quality``'s sizes (seed the RNG before calling)."""
     sizes = zoo_sizes(name)
     if quality not in sizes:
-        raise ZooError(f"{name} has qualities {sorted(sizes)}, not {quality}")
-    return zoo_architecture(name)(*sizes[quality])
+        raise ZooError(f"{name} has rate points {sorted(sizes)}, not {quality}")
+    return zoo_architecture(name)(*sizes[quality], **constructor_options(name))
+
+
+def vbr_step(quality: float) -> float:
+    """The quantisation step of quality ``quality`` (1..8) of a variable-rate model.
+
+    An integer quality q is eval_model's q-th default step (:data:`VBR_QUANT_STEPS`); between
+    two integers the step moves geometrically (log-linearly), so every quality in 1..8 is a
+    rate and a larger quality always a smaller step.
+    """
+    import math
+
+    top = len(VBR_QUANT_STEPS)
+    if not 1 <= quality <= top:
+        raise ZooError(f"a variable-rate model's quality is 1..{top}, not {quality}")
+    low = min(int(quality), top - 1)
+    t = quality - low
+    if t == 0:
+        return VBR_QUANT_STEPS[low - 1]
+    if t == 1:
+        return VBR_QUANT_STEPS[low]
+    a, b = math.log(VBR_QUANT_STEPS[low - 1]), math.log(VBR_QUANT_STEPS[low])
+    return math.exp((1 - t) * a + t * b)
+
+
+def vbr_scale(quality: float) -> Any:
+    """The ``inputscale`` of quality ``quality``: ``1 / step`` as eval_model makes it (a 0-d
+    float32 tensor of the double ``1.0 / step``)."""
+    import torch
+
+    return torch.tensor(1.0 / vbr_step(quality), dtype=torch.float32)
+
+
+def prepare_vbr(net: Any) -> Any:
+    """Set what ``eval_model`` sets on a variable-rate model before coding: quantisation
+    offsets on (``no_quantoffset = False``) and, for the model that has one, the scale-to-context
+    path (``scl2ctx = True``, mbt2018-vbr)."""
+    net.no_quantoffset = False
+    if hasattr(net, "scale_to_context"):
+        net.scl2ctx = True
+    return net
+
+
+def set_vbr_scale(net: Any, scale: Any) -> None:
+    """Rebuild the tables that depend on the scale, as ``eval_model`` does for every step: a
+    variable-rate hyperprior's (``update(force=True, scale=scale)``); others have none."""
+    from compressai.entropy_models import EntropyBottleneckVbr
+
+    if isinstance(getattr(net, "entropy_bottleneck", None), EntropyBottleneckVbr):
+        net.update(force=True, scale=scale)
 
 
 def build_pretrained(name: str, metric: str, quality: int) -> Any:
@@ -226,7 +319,9 @@ def fetch_zoo_weights(
     :class:`WeightsFetchError` names, in one line, every file still missing and the folder to
     copy them into; ``timeout`` bounds each connection (seconds). Returns the cached files.
     """
-    names = [check_zoo_name(n) for n in models] if models is not None else zoo_models()
+    names = (
+        [check_zoo_name(n) for n in models] if models is not None else zoo_models() + vbr_models()
+    )
     metrics = list(metrics)
     for metric in metrics:
         check_metric(metric)
@@ -276,7 +371,8 @@ def build_from_checkpoint(name: str, obj: Any, source: str = "checkpoint") -> An
     The sizes (N, M) are not stored in a state dict: the zoo's own size sets of ``name`` are
     tried first, then the class's ``from_state_dict`` (which reads them off the tensors, as
     ``eval_model checkpoint`` does). When nothing fits, the error names the keys that differ
-    from the closest of the zoo's sizes.
+    from the closest of the zoo's sizes. Variable-rate models are built with the options
+    eval_model gives them (:func:`constructor_options`).
     """
     from licbench.codecs.learned import own_model
 
@@ -285,9 +381,10 @@ def build_from_checkpoint(name: str, obj: Any, source: str = "checkpoint") -> An
 
     state_dict = dict(rename_zoo_keys(own_model.unwrap_state_dict(obj, source)))
     cls = zoo_architecture(name)
+    options = constructor_options(name)
     closest: tuple[int, Any, tuple[list, list, list]] | None = None
     for sizes in dict.fromkeys(zoo_sizes(name).values()):
-        model = cls(*sizes)
+        model = cls(*sizes, **options)
         renamed = own_model.rename_old_keys(model, state_dict)
         mismatch = own_model.state_dict_mismatch(model, renamed)
         if not any(mismatch):
@@ -296,7 +393,7 @@ def build_from_checkpoint(name: str, obj: Any, source: str = "checkpoint") -> An
         if closest is None or score < closest[0]:
             closest = (score, model, mismatch)
     try:
-        model = cls.from_state_dict(state_dict)
+        model = cls.from_state_dict(own_model.tables_emptied(state_dict), **options)
     except Exception:  # noqa: BLE001 - any failure means "does not fit"; reported below
         assert closest is not None
         raise own_model.mismatch_error(closest[1], closest[2], f"{source} ({name})") from None

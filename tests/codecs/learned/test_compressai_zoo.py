@@ -64,7 +64,7 @@ def test_needs_a_model_so_stays_out_of_the_default_run() -> None:
     ("spec", "message"),
     [
         ("compressai:model=mbt2018-men", "did you mean mbt2018-mean, mbt2018"),
-        ("compressai:model=mbt2018-vbr", "variable-rate model"),
+        ("compressai:model=mbt2018-vbr,metric=ms-ssim", "publishes no ms-ssim weights"),
         ("compressai:model=mbt2018,metric=psnr", "metric='psnr'; choose from mse, ms-ssim"),
         ("compressai:model=mbt2018,weights=trained", "weights='trained'"),
         ("compressai:model=mbt2018,quality=3", "unknown parameter"),

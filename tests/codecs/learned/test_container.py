@@ -64,7 +64,7 @@ def test_torch_sizes_become_ints() -> None:
     ("data", "message"),
     [
         (b"LC\x01\x01", "bad magic"),
-        (b"LZ\x02\x01", "format 2 is not supported"),
+        (b"LZ\x03\x01", "format 3 is not supported"),
         (container.pack(make([[b"abc"]]))[:-1], "truncated"),
         (container.pack(make([[b"abc"]])) + b"\x00", "1 trailing bytes"),
     ],
