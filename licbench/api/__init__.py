@@ -212,6 +212,8 @@ def _own_output(out: Path) -> Iterator[None]:
 def plan(request: RunRequest) -> RunPlan:
     """What ``request`` will do: its codecs made and checked, the dataset listed, the jobs and
     the manifest. Nothing is written: neither the store nor the output folder is touched."""
+    from licbench.bench.visual import crop_images, mark_crops
+
     notices: list[str] = []
     codecs, sweep = _plan_codecs(request, notices)
     source = load_dataset(request.dataset)
@@ -228,6 +230,7 @@ def plan(request: RunRequest) -> RunPlan:
         pictures = per_image + len(request.target_bpp) * len(codecs) + 1
         shown = viewer.chosen_images(images, request.viewer_images, pictures)
         jobs = viewer.mark(jobs, viewer.folder_of(request.out.resolve()), shown)
+    jobs = mark_crops(jobs, crop_images(images))  # their workers keep the report's crops
     manifest = _manifest(request, codecs, images, jobs, source.skipped)
     return RunPlan(request, codecs, images, jobs, manifest, list(source.skipped), notices)
 
@@ -407,6 +410,7 @@ def _target_rates(planned: RunPlan, store: Store, executor) -> int:
     """Search the qualities reaching the request's target rates (probes run on the run's own
     executor); record the choices in the manifest. The number of probe jobs computed."""
     from licbench.bench.rate_target import find_target_qualities
+    from licbench.bench.visual import crop_images, mark_crops
 
     known: dict[tuple[str, str], dict[float, float]] = {}
     records = store.get(job.key for job in planned.jobs)
@@ -415,6 +419,7 @@ def _target_rates(planned: RunPlan, store: Store, executor) -> int:
         if record is not None and record.ok and record.bpp is not None:
             known.setdefault((job.codec, job.image.sha256), {})[job.quality] = record.bpp
     targets = list(planned.request.target_bpp)
+    shown = crop_images(planned.images)
     choices, probe_counts = find_target_qualities(
         planned.codecs,
         list({image.sha256: image for image in planned.images}.values()),  # each bytes once
@@ -423,6 +428,7 @@ def _target_rates(planned: RunPlan, store: Store, executor) -> int:
         store,
         known=known,
         executor=executor,
+        prepare=lambda jobs: mark_crops(jobs, shown),  # probes keep crops as the sweep does
     )
     planned.manifest.target_bpp = targets
     planned.manifest.target_choices = choices
@@ -464,7 +470,9 @@ def _plan_crops(planned: RunPlan, store: Store) -> None:
         from licbench.bench.rate_target import chosen_job_keys
 
         extra = store.get(chosen_job_keys(manifest.target_choices))
-    manifest.visual = plan_visual(manifest, store.get(job.key for job in planned.jobs), extra)
+    records = store.get(job.key for job in planned.jobs)
+    cropped = store.cropped([*records, *(extra or {})])  # the jobs that kept their crops
+    manifest.visual = plan_visual(manifest, records, extra, cropped=cropped)
 
 
 def _compute_crops(planned: RunPlan, store: Store) -> None:
@@ -482,7 +490,11 @@ def _complexity(planned: RunPlan, store: Store) -> None:
 
     Counted once per run (the meta device: no arithmetic, about a second for a paper model;
     peak memory from one fresh encoding and one fresh decoding process) and kept in the
-    manifest, so a re-run of a finished run does not import torch for it.
+    manifest, so a re-run of a finished run does not import torch for it. Both on a bounded
+    size (at most Kodak's 768×512 pixels): MACs scaled per pixel to the run's size
+    (:func:`~licbench.codecs.learned.complexity.counting_size` says how exactly), the peak
+    memory said with the size it was measured on; a 24-megapixel run does not code its image
+    again in two more processes for them.
     """
     manifest = planned.manifest
     learned = [c for c in planned.codecs if callable(getattr(c, "model", None))]
@@ -499,16 +511,26 @@ def _complexity(planned: RunPlan, store: Store) -> None:
 
 def _codec_complexity(codec: Codec, height: int, width: int) -> dict[str, Any]:
     """One learned codec's complexity figure; one that cannot be counted is said, never fatal."""
-    from licbench.codecs.learned.complexity import codec_complexity, measure_peak_memory
+    from licbench.codecs.learned.complexity import (
+        COUNT_PIXELS,
+        codec_complexity,
+        counting_size,
+        measure_peak_memory,
+    )
 
     try:
         memory: dict[str, Any] | None
         try:  # a fresh encoding and a fresh decoding process, one thread like a job
             top = int(max(codec.qualities))
-            memory = measure_peak_memory(str(codec.spec), height, width, quality=top, threads=1)
+            small = counting_size(height, width) if height * width > COUNT_PIXELS else None
+            memory = measure_peak_memory(
+                str(codec.spec), *(small or (height, width)), quality=top, threads=1
+            )
         except Exception as exc:  # the counts stand without it
             memory = {"error": f"{type(exc).__name__}: {exc}"}
-        return codec_complexity(codec, height, width, peak_memory=memory).to_dict()
+        return codec_complexity(
+            codec, height, width, peak_memory=memory, count_pixels=COUNT_PIXELS
+        ).to_dict()
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "input": [height, width]}
 

@@ -153,6 +153,10 @@ def run_job(
             from licbench.bench.viewer import keep_decoded
 
             keep_decoded(job, decoded)
+        if job.crop:  # the report's crops, from this decode (licbench.bench.visual)
+            from licbench.bench.visual import job_crops
+
+            record.crops = job_crops(job, original, decoded)
     except ImageLoadError as exc:
         record.error = str(exc)
     except (Exception, SystemExit) as exc:

@@ -41,6 +41,10 @@ class Job:
     #: a folder the worker writes this job's decoded image into, for the viewer
     #: (:mod:`licbench.bench.viewer`); not part of what the job computes, nor of its key
     viewer: str | None = None
+    #: the side of the centre crop of this job's decode (and of its original) that the worker
+    #: keeps for the report's visual comparison, 0 for none (:mod:`licbench.bench.visual`);
+    #: not part of what the job computes, nor of its key
+    crop: int = 0
 
     @cached_property
     def key(self) -> str:

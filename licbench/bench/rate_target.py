@@ -174,6 +174,7 @@ def find_target_qualities(
     known: Mapping[tuple[str, str], Mapping[float, float]] | None = None,
     workers: int = 1,
     executor: Executor | None = None,
+    prepare: Callable[[Sequence[Job]], Sequence[Job]] | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, dict[str, Any]]]], dict[str, int]]:
     """Search every (codec, image, target); returns (choices, counts).
 
@@ -186,6 +187,8 @@ def find_target_qualities(
     Probes run through :func:`licbench.bench.runner.execute` on ``executor`` (an open
     :class:`~licbench.bench.executors.Executor`, left open), else on one pool of ``workers``
     local processes kept for all rounds (so workers start, and import their libraries, once).
+    ``prepare`` may set what a worker keeps besides the record (the report's crops:
+    :func:`licbench.bench.visual.mark_crops`) on each round's jobs; it must keep their keys.
     """
     from licbench.bench.executors import LocalExecutor
     from licbench.bench.runner import execute
@@ -195,6 +198,8 @@ def find_target_qualities(
         executor = owned = LocalExecutor(workers)
 
     def execute_jobs(jobs: Sequence[Job], result_store: Store) -> dict[str, int]:
+        if prepare is not None:
+            jobs = prepare(jobs)
         return execute(jobs, result_store, executor=executor, progress=False)
 
     try:

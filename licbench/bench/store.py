@@ -99,6 +99,11 @@ class Record:
     created: float = field(default_factory=time.time)
     #: what was done to the input to measure it (``palette image converted to RGB``), or None
     notes: str | None = None
+    #: crops the job kept for the report, ``(key, box, png)`` (:mod:`licbench.bench.visual`):
+    #: written into the crops table with the record, not a column of the results table
+    crops: list[tuple[str, str, bytes]] = field(
+        default_factory=list, repr=False, metadata={"column": False}
+    )
 
     @property
     def ok(self) -> bool:
@@ -111,7 +116,8 @@ _ADDED_COLUMNS = {"notes": "TEXT"}
 
 
 #: the results table's columns, in Record's field order
-_COLUMNS = tuple(f.name for f in fields(Record))
+_COLUMNS = tuple(f.name for f in fields(Record) if f.metadata.get("column", True))
+_INSERT_CROP = "INSERT OR REPLACE INTO crops (key, box, png, note, created) VALUES (?, ?, ?, ?, ?)"
 _INSERT = (
     f"INSERT OR REPLACE INTO results ({', '.join(_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -335,10 +341,14 @@ class Store:
             return
         self.require_writable("a result needs storing")
         rows = [_row(record) for record in records]
+        now = time.time()
+        crops = [(*crop, "", now) for record in records for crop in record.crops]
         what = "storing a result" if len(rows) == 1 else f"storing {len(rows)} results"
         with self._writing(what):
             self._connection.execute("BEGIN IMMEDIATE")
             self._connection.executemany(_INSERT, rows)
+            if crops:
+                self._connection.executemany(_INSERT_CROP, crops)
 
     @contextlib.contextmanager
     def _writing(self, what: str) -> Iterator[None]:
@@ -420,11 +430,7 @@ class Store:
         self.require_writable("a crop for the report needs storing")
         with self._writing("storing a crop"):
             self._connection.execute("BEGIN IMMEDIATE")
-            self._connection.execute(
-                "INSERT OR REPLACE INTO crops (key, box, png, note, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key, box, png, note, time.time()),
-            )
+            self._connection.execute(_INSERT_CROP, (key, box, png, note, time.time()))
 
     def get_crops(self, keys: Iterable[str], box: str) -> dict[str, tuple[bytes | None, str]]:
         """``{key: (png or None, note)}`` of the stored crops among ``keys`` at ``box``."""
@@ -436,6 +442,18 @@ class Store:
             query = f"SELECT key, png, note FROM crops WHERE box = ? AND key IN ({marks})"
             for key, png, note in self._connection.execute(query, [box, *chunk]):
                 found[key] = (png, note)
+        return found
+
+    def cropped(self, keys: Iterable[str]) -> dict[str, set[str]]:
+        """``{key: boxes}``: where a crop (a PNG, not a note) is stored for each of ``keys``."""
+        keys = list(keys)
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, box FROM crops WHERE png IS NOT NULL AND key IN ({marks})"
+            for key, box in self._connection.execute(query, chunk):
+                found.setdefault(key, set()).add(box)
         return found
 
     def put_decode_checks(self, rows: Iterable[tuple[str, str, dict[str, Any]]]) -> None:

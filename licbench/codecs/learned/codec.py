@@ -316,11 +316,18 @@ class LearnedCodec(Codec):
         model = self.model(quality)
         q = self._quality_index(quality)
         height, width = image.shape[:2]
-        # a writable, contiguous copy only when needed: torch warns on read-only arrays
-        pixels = np.require(image, requirements=["C", "W"])
-        x = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255.0
-        x = pad_image(x, model.pad_multiple)
-        strings, _ = model.compress(x, self.tile_size(*x.shape[-2:]))
+        multiple = model.pad_multiple
+        tile = self.tile_size(-(-height // multiple) * multiple, -(-width // multiple) * multiple)
+        if tile:  # the 8-bit image, padded (edge = replicate): tiles become floats one by one
+            below, right = -height % multiple, -width % multiple
+            pixels = np.pad(image, ((0, below), (0, right), (0, 0)), mode="edge")
+            x = torch.from_numpy(pixels).permute(2, 0, 1)[None]
+        else:
+            # a writable, contiguous copy only when needed: torch warns on read-only arrays
+            pixels = np.require(image, requirements=["C", "W"])
+            x = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255.0
+            x = pad_image(x, multiple)
+        strings, _ = model.compress(x, tile)
         header = bitstream.Header(q, self._tags[q], height, width, model.pad_multiple)
         return bitstream.pack(header, strings)
 
@@ -362,14 +369,16 @@ class LearnedCodec(Codec):
                 strings, (hp // model.pad_multiple, wp // model.pad_multiple)
             )
         with timer.stage("synthesis"):
-            x_hat = model.synthesize(y_hat, self.tile_size(hp, wp))
+            # the 8-bit picture (tiled: made tile by tile, no float picture is ever whole)
+            x_hat = model.synthesize(y_hat, self.tile_size(hp, wp), pixels=True)
             if tuple(x_hat.shape[-3:]) != (3, hp, wp):  # cropped below: only the padding
                 raise ValueError(
                     f"{self.arch}: synthesis gave a picture of shape {tuple(x_hat.shape)}; the "
                     f"bitstream's {header.width}x{header.height} image is padded to {wp}x{hp}"
                 )
-            x_hat = x_hat[0, :, : header.height, : header.width]
-            pixels = x_hat.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0)
+            pixels = x_hat[0, :, : header.height, : header.width].permute(1, 2, 0)
+            if pixels.dtype != torch.uint8:
+                raise TypeError(f"{self.arch}: synthesis gave {pixels.dtype}, not 8-bit pixels")
             image = pixels.cpu().numpy()
         return image
 

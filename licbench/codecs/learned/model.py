@@ -37,6 +37,16 @@ def pad_image(x: Tensor, multiple: int = PAD_MULTIPLE) -> Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=PAD_MODE)
 
 
+def _unit_floats(x: Tensor) -> Tensor:
+    """8-bit values → float32 in [0, 1], contiguous (the layout a padded float image has)."""
+    return (x.float() / 255.0).contiguous()
+
+
+def to_pixels(x_hat: Tensor) -> Tensor:
+    """x_hat (floats, about [0, 1]) → 8-bit values: clamped, × 255, rounded half to even."""
+    return x_hat.clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
 class LearnedCompressionModel(nn.Module):
     """g_a → latent codec → g_s, with training ``forward`` and real ``compress``/``decompress``.
 
@@ -91,15 +101,24 @@ class LearnedCompressionModel(nn.Module):
 
     @torch.no_grad()
     def analyze(self, x: Tensor, tile: int = 0) -> Tensor:
-        """y = g_a(x) on g_a's device; ``tile`` > 0: in tiles of that many pixels (``tiling``)."""
+        """y = g_a(x) on g_a's device; ``tile`` > 0: in tiles of that many pixels (``tiling``).
+
+        ``x`` may also be the 8-bit image (uint8, values 0..255): it is then turned into floats
+        in [0, 1] (``/ 255``) tile by tile (tiled) or at once, the same values either way.
+        """
         device = next(self.g_a.parameters()).device
         if tile:
-            return run_steps(self.g_a.tile_steps(), x.to(device), tile, Fraction(1))
+            prepare = _unit_floats if x.dtype == torch.uint8 else None
+            steps = self.g_a.tile_steps()
+            return run_steps(steps, x.to(device), tile, Fraction(1), prepare=prepare)
+        if x.dtype == torch.uint8:
+            x = _unit_floats(x)
         return self.g_a(x.to(device))
 
     @torch.no_grad()
     def compress(self, x: Tensor, tile: int = 0) -> tuple[list[bytes], tuple[int, int]]:
-        """Code x (1, 3, H, W), H and W multiples of 64: ([z, y] strings, z's (h, w))."""
+        """Code x (1, 3, H, W), H and W multiples of 64: ([z, y] strings, z's (h, w)); ``x``
+        in [0, 1], or 8-bit (see :meth:`analyze`)."""
         if x.shape[-2] % self.pad_multiple or x.shape[-1] % self.pad_multiple:
             raise ValueError(f"size {tuple(x.shape[-2:])} is not a multiple of {self.pad_multiple}")
         y = self.analyze(x, tile)
@@ -113,14 +132,18 @@ class LearnedCompressionModel(nn.Module):
         return self.latent.decompress(strings, z_shape)
 
     @torch.no_grad()
-    def synthesize(self, y_hat: Tensor, tile: int = 0) -> Tensor:
+    def synthesize(self, y_hat: Tensor, tile: int = 0, *, pixels: bool = False) -> Tensor:
         """x_hat = g_s(y_hat) on g_s's device, not clamped; ``tile`` > 0: in tiles of that many
-        pixels (``tiling``: the same numbers up to float rounding, a fraction of the memory)."""
+        pixels (``tiling``: the same numbers up to float rounding, a fraction of the memory).
+        ``pixels``: the 8-bit picture instead (:func:`to_pixels` of x_hat; tiled, tile by tile,
+        so no float picture is ever whole)."""
         device = next(self.g_s.parameters()).device
         if tile:
             scale = Fraction(1, SYNTHESIS_UPSAMPLING)
-            return run_steps(self.g_s.tile_steps(), y_hat.to(device), tile, scale)
-        return self.g_s(y_hat.to(device))
+            finish = to_pixels if pixels else None
+            return run_steps(self.g_s.tile_steps(), y_hat.to(device), tile, scale, finish=finish)
+        x_hat = self.g_s(y_hat.to(device))
+        return to_pixels(x_hat) if pixels else x_hat
 
     @torch.no_grad()
     def decompress(self, strings: list[bytes], z_shape: tuple[int, int], tile: int = 0) -> Tensor:
