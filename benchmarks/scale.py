@@ -13,8 +13,11 @@ PSNR only, measured two ways in one go on this machine:
 It prints a table: images, jobs, bare-loop seconds, licbench seconds, their ratio, licbench's
 growth against the previous size (2.0 is linear for a doubling), the re-run's seconds, the
 main process's peak RSS (``getrusage`` of the run's own process: workers are not in it),
-whether torch was imported in it (a classical-only run should not), the report's size. The
-load average before and after is printed: on a shared machine read the ratios, not the seconds.
+whether torch was imported in it (a classical-only run should not), the report's size, and the
+CPU ratio: licbench's CPU seconds (its process and every worker) over the bare loop's. Wall-time
+ratios need an idle machine; the CPU ratio hardly moves with the load of a shared one, and on two
+idle cores licbench's wall time is about half its CPU time plus its serial parts (planning, the
+outputs). The load average before and after is printed.
 
 Goals (issue 19): licbench ≤ 1.0× the bare loop at 2,000 images on two cores (stretch 0.75×),
 growth ≤ 2.1× per doubling up to 16,000 images, peak RSS ≤ 1 GB at 160,000 jobs, a re-run of a
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -96,8 +100,9 @@ def make_images(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def bare_loop(paths: list[Path]) -> float:
-    """Seconds for the same encodes, decodes and PSNRs in one process, nothing else."""
+def bare_loop(paths: list[Path]) -> tuple[float, float]:
+    """Wall and CPU seconds for the same encodes, decodes and PSNRs in one process, nothing
+    else."""
     import io
     import math
 
@@ -105,7 +110,7 @@ def bare_loop(paths: list[Path]) -> float:
     from PIL import Image
 
     results = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for path in paths:
         with Image.open(path) as picture:
             original = np.asarray(picture.convert("RGB"))
@@ -120,7 +125,7 @@ def bare_loop(paths: list[Path]) -> float:
                 mse = float(np.mean((reference - decoded) ** 2))
                 psnr = math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
                 results.append((8 * len(data) / original.shape[0] / original.shape[1], psnr))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def licbench_run(folder: Path, work: Path, workers: int, executor: str) -> dict:
@@ -136,16 +141,20 @@ def licbench_run(folder: Path, work: Path, workers: int, executor: str) -> dict:
         "executor": executor,
     }
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [sys.executable, "-c", _LICBENCH_CHILD, json.dumps(arguments)],
         capture_output=True,
         text=True,
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"licbench failed:\n{done.stderr[-3000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["process_s"] = elapsed
+    # the run's process and its workers (each waited for, so their time is counted here)
+    figures["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     report = work / "out" / "report.html"
     figures["report_mb"] = report.stat().st_size / 1e6 if report.exists() else None
     return figures
@@ -167,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         folder = images_root / str(size)
         paths = make_images(folder, size)
-        bare = None if options.no_bare else bare_loop(paths)
+        bare, bare_cpu = (None, None) if options.no_bare else bare_loop(paths)
         with tempfile.TemporaryDirectory(prefix="licbench-scale-") as work:
             cold = licbench_run(folder, Path(work), options.workers, options.executor)
             again = licbench_run(folder, Path(work), options.workers, options.executor)
@@ -181,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             "bare_s": bare,
             "licbench_s": cold["process_s"],
             "ratio": cold["process_s"] / bare if bare else None,
+            "bare_cpu_s": bare_cpu,
+            "licbench_cpu_s": cold["cpu_s"],
+            "cpu_ratio": cold["cpu_s"] / bare_cpu if bare_cpu else None,
             "growth": growth,
             "rerun_s": again["process_s"],
             "peak_rss_mb": cold["peak_rss_mb"],
@@ -203,13 +215,13 @@ def _print_row(row: dict, *, header: bool) -> None:
     if header:
         print(
             f"{'images':>7} {'jobs':>7} {'bare s':>7} {'licb s':>7} {'ratio':>6} {'growth':>6} "
-            f"{'rerun s':>7} {'RSS MB':>7} {'torch':>5} {'report MB':>9}"
+            f"{'rerun s':>7} {'RSS MB':>7} {'torch':>5} {'report MB':>9} {'CPU ratio':>9}"
         )
     print(
         f"{row['images']:>7} {row['jobs']:>7} {fmt(row['bare_s'], '7.1f')} "
         f"{row['licbench_s']:7.1f} {fmt(row['ratio'], '6.2f')} {fmt(row['growth'], '6.2f')} "
         f"{row['rerun_s']:7.2f} {row['peak_rss_mb']:7.0f} {str(row['torch_imported']):>5} "
-        f"{fmt(row['report_mb'], '9.2f')}",
+        f"{fmt(row['report_mb'], '9.2f')} {fmt(row['cpu_ratio'], '9.2f')}",
         flush=True,
     )
 
