@@ -145,7 +145,9 @@ def _finished(tmp_path: Path) -> Path:
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    # every file, the viewer's pictures in viewer/ too
+    files = (p for p in sorted(folder.rglob("*")) if p.is_file())
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def test_a_full_disk_while_writing_outputs_is_one_line_and_leaves_them_whole(
