@@ -117,3 +117,4 @@ def test_external_codecs_scale_their_limit_with_the_picture():
     )
     cls = CODECS.get("bpg")  # no per-megapixel term: a fixed limit, any size
     assert cls.definition.tool_timeout(10**8) == cls.definition.timeout
+    assert create_codec("bpg").time_limit(768, 512) is None  # its jobs: --timeout alone

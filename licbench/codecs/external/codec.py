@@ -209,8 +209,11 @@ class ExternalCodec(Codec):
         files = {f"file.{key}": self.params[key] for key in sorted(self.param_files)}
         return {f"tool.{key}": path for key, path in sorted(self.tool_paths().items())} | files
 
-    def time_limit(self, width: int, height: int) -> float:
-        """An encode and a decode, each within the definition's per-invocation limit."""
+    def time_limit(self, width: int, height: int) -> float | None:
+        """For a definition with ``timeout_per_megapixel``: an encode and a decode, each within
+        its size-scaled limit. Without it, ``--timeout`` alone (None), as for any codec."""
+        if not self.definition.timeout_per_megapixel:
+            return None
         return 2 * self.definition.tool_timeout(width * height)
 
     def tool_quality(self, quality: float) -> float:

@@ -310,6 +310,11 @@ def test_vtm_420_codes_subsampled_chroma_and_has_its_own_key(
 def test_vtm_and_bpg_quality_mapping(fake_bin, vtm_config):
     vtm = create_codec(f"vtm:config={vtm_config}")
     assert vtm.tool_quality(63 - 32) == 32
+    # its time limits: a tool run on the 2-MP CLIC image that took 1,489 s at QP 12 on a loaded
+    # machine (README, BPG and VTM) gets over four times that; a job, its encode and decode
+    limit = vtm.definition.tool_timeout(2048 * 972)
+    assert limit > 4 * 1489 and vtm.time_limit(2048, 972) == pytest.approx(2 * limit)
+    assert vtm.time_limit(768, 512) > 600  # above --timeout's default on Kodak too
     assert "qp = 63 − q" in vtm.description
     with pytest.raises(ValueError, match="outside"):
         vtm.tool_quality(64)
