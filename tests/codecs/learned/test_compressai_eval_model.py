@@ -17,11 +17,9 @@ The images are 176×168 and 168×200: MS-SSIM needs sides of at least 161 pixels
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from subprocess import PIPE
 
 import numpy as np
@@ -31,41 +29,12 @@ from PIL import Image
 
 from licbench.codecs import create_codec
 from licbench.codecs.learned import container
-from licbench.metrics.ms_ssim import ms_ssim_rgb
-from licbench.metrics.psnr import psnr_rgb
 from tests.codecs.learned.compressai_fixtures import liven
+from tests.codecs.learned.eval_model_runs import check_reconstruction, one_thread
 from tests.conftest import synthetic_image
 
 ARCHS = ("bmshj2018-factorized", "mbt2018-mean")
 IMAGES = {"a": (176, 168, 3), "b": (168, 200, 4)}
-
-
-def eval_model_metrics(original: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
-    """CompressAI eval_model's own metric function on two 8-bit images."""
-    with one_thread():  # importing eval_model sets one thread; its float32 sums run on one
-        from compressai.utils.eval_model.__main__ import compute_metrics
-
-        def as_tensor(image: np.ndarray) -> torch.Tensor:
-            planar = np.ascontiguousarray(image.transpose(2, 0, 1))
-            return torch.from_numpy(planar).float()[None] / 255
-
-        return compute_metrics(as_tensor(original), as_tensor(decoded), 255)
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """eval_model's numeric setup (one intra-op thread) within, this process's restored after.
-
-    A float32 sum's order depends on the thread count (and on the CPU's vector width), so the
-    same pixels give PSNRs a few 1e-6 dB apart under another setup; under the same one they
-    are equal, which is what the comparison below relies on.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -119,15 +88,10 @@ def test_numbers_equal_eval_model(setup: dict, arch: str) -> None:
         payload = len(data) - container.overhead(data)
         assert payload * 8 / pixels == theirs["bpp"]
         assert 0 < container.overhead(data) < 60
-        again = eval_model_metrics(image, decoded)
-        assert again["psnr-rgb"] == pytest.approx(theirs["psnr-rgb"], abs=1e-6)
-        assert again["ms-ssim-rgb"] == pytest.approx(theirs["ms-ssim-rgb"], abs=1e-6)
-        assert psnr_rgb(image, decoded) == pytest.approx(theirs["psnr-rgb"], abs=1e-5)
-        assert ms_ssim_rgb(image, decoded) == pytest.approx(theirs["ms-ssim-rgb"], abs=1e-6)
-        assert np.unique(decoded).size > 200  # a real test: not a few saturated levels
+        ours = check_reconstruction(image, decoded, theirs)
         mean["bpp"].append(payload * 8 / pixels)
-        mean["psnr-rgb"].append(psnr_rgb(image, decoded))
-        mean["ms-ssim-rgb"].append(ms_ssim_rgb(image, decoded))
+        mean["psnr-rgb"].append(ours["psnr-rgb"])
+        mean["ms-ssim-rgb"].append(ours["ms-ssim-rgb"])
     for key, values in mean.items():
         expected = result["summary"]["results"][key][0]
         tolerance = 1e-5 if key == "psnr-rgb" else 1e-6
