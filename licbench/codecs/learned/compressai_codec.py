@@ -191,7 +191,8 @@ class CompressAICodec(Codec):
 
     description: ClassVar[str] = (
         "CompressAI models: the zoo (model=mbt2018-mean, metric=mse|ms-ssim, quality = zoo "
-        "index) or your own module (model=package.module:Class, ckpt=FILE_OR_DIR)"
+        "index; the variable-rate -vbr models, quality 1-8 = eval_model's quantisation steps) "
+        "or your own module (model=package.module:Class, ckpt=FILE_OR_DIR, arg.NAME=VALUE)"
     )
     defaults: ClassVar[dict[str, str]] = {}
     integer_quality: ClassVar[bool] = True
@@ -479,6 +480,12 @@ class CompressAICodec(Codec):
                     f"model={self.model_name}: {form} cannot be built from {source} by "
                     f"from_state_dict ({_one_line(exc)}); give its arguments in the spec: "
                     f"{_give_arguments(needed)}"
+                ) from None
+            if not any(key.endswith("._quantized_cdf") for key in state_dict):
+                raise CheckpointError(
+                    f"{source} holds no entropy tables (saved by an older CompressAI?), which "
+                    f"{form}.from_state_dict needs; give its arguments in the spec "
+                    f"({_give_arguments(needed)}) and the weights load, tables rebuilt"
                 ) from None
             raise CheckpointError(
                 f"{source} does not fit model={self.model_name} as {form}.from_state_dict reads "

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from licbench.bench.jobs import codec_key
 from licbench.codecs import CodecSpecError, create_codec
-from licbench.codecs.learned import container
+from licbench.codecs.learned import container, own_model
 from licbench.codecs.learned.checkpoints import CheckpointError
 from licbench.codecs.learned.compressai_codec import argument_value
 from tests.codecs.learned import eval_model_runs
@@ -251,6 +251,28 @@ def test_without_weights_to_read_the_arguments_are_named(models: object, tmp_pat
     by_class = create_codec(f"{factorized},ckpt={ckpt}")
     strings = [container.unpack(c.encode(image, 1)).strings for c in (by_factory, by_class)]
     assert strings[0] == strings[1]
+
+
+def test_weights_from_state_dict_cannot_read_are_said_in_one_line(
+    models: object, tmp_path: Path
+) -> None:
+    factorized = f"compressai:model={PACKAGE}.models:Factorized"
+    other = eval_model_runs.save_checkpoint(build(models.MeanScale, *SIZES), tmp_path / "o.pt")
+    with pytest.raises(CheckpointError) as caught:
+        create_codec(f"{factorized},ckpt={other}").model(1)
+    assert "\n" not in str(caught.value)
+    assert "does not fit model=researcher_models.models:Factorized as Factorized(N, M)" in str(
+        caught.value
+    )
+    assert 'Unexpected key(s) in state_dict: "h_a.0.weight"' in str(caught.value)
+    # saved without entropy tables: from_state_dict cannot load it; with the arguments, it loads
+    net = build(models.Factorized, *SIZES)
+    weights = {k: v for k, v in net.state_dict().items() if not k.endswith(own_model.TABLE_BUFFERS)}
+    torch.save(weights, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="holds no entropy tables .*arg.N=…,arg.M=…"):
+        create_codec(f"{factorized},ckpt={tmp_path / 'old.pt'}").model(1)
+    loaded = create_codec(f"{factorized},ckpt={tmp_path / 'old.pt'},arg.N=8,arg.M=12").model(1)
+    assert torch.equal(loaded.g_s[0].weight, net.g_s[0].weight)
 
 
 def test_zoo_models_take_no_constructor_arguments() -> None:
