@@ -101,10 +101,15 @@ def chosen_images(
 
 def _pixels(image: ImageRef) -> int:
     """Width × height from the file's header (nothing decoded); 0 when it cannot be read (its
-    jobs will say why)."""
+    jobs will say why). Only a regular file is opened: reading a FIFO would wait for a writer
+    forever."""
+    import stat
+
     from PIL import Image
 
     try:
+        if not stat.S_ISREG(os.stat(image.path).st_mode):
+            return 0
         with Image.open(image.path) as opened:
             width, height = opened.size
     except Exception:  # (any unreadable file: its own jobs report it)

@@ -160,3 +160,21 @@ def test_auto_takes_the_images_that_fit_the_budget(tmp_path, images_maker, monke
     assert viewer.chosen_images(images, None) == viewer.chosen_images(images, 3)
     assert viewer.chosen_images(images, 0) == []
     assert parse_count(None) == parse_count("auto") == "auto"
+
+
+@pytest.mark.timeout(60)
+def test_auto_never_opens_what_is_not_a_regular_file(tmp_path, images_maker):
+    """Estimating an image's size opens only regular files: a FIFO named like an image would
+    wait for a writer forever (its own jobs report it as not a regular file)."""
+    import os
+
+    from licbench.bench import viewer
+    from licbench.datasets import ImageRef
+
+    folder = images_maker(tmp_path / "images", names=("b.png",))
+    os.mkfifo(folder / "a.png")
+    refs = [
+        ImageRef("a.png", folder / "a.png", "1" * 64),
+        ImageRef("b.png", folder / "b.png", "2" * 64),
+    ]
+    assert [i.name for i in viewer.chosen_images(refs, "auto", 10)] == ["a.png", "b.png"]
