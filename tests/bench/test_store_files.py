@@ -163,7 +163,7 @@ def test_a_read_only_store_cannot_be_written(tmp_path, monkeypatch):
 def test_report_with_a_store_that_does_not_exist_writes_nothing(tmp_path, capsys):
     assert _run(tmp_path, tmp_path / "store.sqlite") == 0
     out = tmp_path / "out"
-    before = {p.name: _digest(p) for p in out.iterdir()}
+    before = {p.name: _digest(p) for p in out.rglob("*") if p.is_file()}  # viewer/ too
     missing = tmp_path / "nowhere.sqlite"
     capsys.readouterr()
 
@@ -173,7 +173,7 @@ def test_report_with_a_store_that_does_not_exist_writes_nothing(tmp_path, capsys
     assert err.startswith(f"licbench report: {missing}: no result store there")
     assert err.count("\n") == 1
     assert not missing.exists()
-    assert {p.name: _digest(p) for p in out.iterdir()} == before
+    assert {p.name: _digest(p) for p in out.rglob("*") if p.is_file()} == before
     assert main(["report", str(out)]) == 0  # the recorded store still works
 
 
