@@ -145,6 +145,9 @@ VERSIONED_KEYS = {"version", "baseline_version", "candidate_version", "counter"}
 #: a version after ``=`` or a space: ``pillow=13.0.0;``, ``(torch 2.14.1+cu130)``; licbench's own
 #: settings in a version string (``bitstream=1``, ``tile=auto:512``) have no dot and stay
 VERSION = re.compile(r"(?<=[= ])\d+\.\d+[\w.+-]*")
+#: a digest of the code a learned codec runs (``code=fac02d2916ffd764``): it changes with any edit
+#: of that code, so it is written ``<code>``
+CODE = re.compile(r"(?<=code=)[0-9a-f]+")
 
 
 def _normalise(value: Any, names: dict[str, str], key: str = "") -> Any:
@@ -161,7 +164,9 @@ def _normalise(value: Any, names: dict[str, str], key: str = "") -> Any:
     if isinstance(value, str):
         for text, placeholder in names.items():
             value = value.replace(text, placeholder)
-        return VERSION.sub("<version>", value) if key in VERSIONED_KEYS else value
+        if key in VERSIONED_KEYS:
+            value = CODE.sub("<code>", VERSION.sub("<version>", value))
+        return value
     return value
 
 
