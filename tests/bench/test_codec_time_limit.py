@@ -112,9 +112,7 @@ def test_external_codecs_scale_their_limit_with_the_picture():
     vtm = parse_definition(text, Path("vtm.toml"))
     assert vtm.timeout_per_megapixel > 0 and not vtm.default_run
     assert vtm.tool_timeout(None) == vtm.timeout
-    assert vtm.tool_timeout(2_000_000) == pytest.approx(
-        vtm.timeout + 2 * vtm.timeout_per_megapixel
-    )
+    assert vtm.tool_timeout(2_000_000) == pytest.approx(vtm.timeout + 2 * vtm.timeout_per_megapixel)
     cls = CODECS.get("bpg")  # no per-megapixel term: a fixed limit, any size
     assert cls.definition.tool_timeout(10**8) == cls.definition.timeout
     assert create_codec("bpg").time_limit(768, 512) is None  # its jobs: --timeout alone
