@@ -162,6 +162,25 @@ def test_auto_takes_the_images_that_fit_the_budget(tmp_path, images_maker, monke
     assert parse_count(None) == parse_count("auto") == "auto"
 
 
+def test_auto_takes_at_most_a_few_dozen_images_however_small(tmp_path, monkeypatch):
+    """Many small images fit the disk budget by the thousand; ``auto`` stops at its count."""
+    import numpy as np
+    from PIL import Image
+
+    from licbench.bench import viewer
+    from licbench.datasets import load_dataset
+
+    names = tuple(f"{i:02d}.png" for i in range(5))
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for index, name in enumerate(names):  # distinct bytes: the viewer takes each content once
+        Image.fromarray(np.full((8, 8, 3), 40 * index, np.uint8)).save(folder / name)
+    images = load_dataset(f"folder:{folder}").images()
+    monkeypatch.setattr(viewer, "AUTO_MAX_IMAGES", 3)
+    assert [i.name for i in viewer.chosen_images(images, "auto", 10)] == list(names[:3])
+    assert len(viewer.chosen_images(images, None)) == 5  # (all: no cap)
+
+
 @pytest.mark.timeout(60)
 def test_auto_never_opens_what_is_not_a_regular_file(tmp_path, images_maker):
     """Estimating an image's size opens only regular files: a FIFO named like an image would
