@@ -25,13 +25,28 @@ from pathlib import Path
 SERIES = ("bpp", "psnr-rgb", "ms-ssim-rgb")
 
 
-def _commands(codec_name: str) -> dict[str, object]:
-    """The definition's commands and picture handling, as licbench runs the tool."""
+def _commands(codec_name: str, commit: str) -> dict[str, object]:
+    """The definition's commands and picture handling as the run had them: the file at
+    ``commit`` (git), else the current one (and it says so)."""
+    import subprocess
+
     from licbench.codecs import CODECS
+    from licbench.codecs.external.definition import parse_definition
 
     d = CODECS.get(codec_name).definition
+    where = f"licbench/codecs/external/{d.path.name}"
+    done = subprocess.run(
+        ["git", "show", f"{commit}:{where}"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent,
+    )
+    if done.returncode == 0:
+        d, where = parse_definition(done.stdout, d.path), f"{where} at {commit}"
+    else:
+        where += " (current: the commit's file could not be read)"
     info: dict[str, object] = {
-        "definition": f"licbench/codecs/external/{d.path.name} (sha256 {d.sha256})",
+        "definition": f"{where} (sha256 {d.sha256})",
         "encode": " ".join(d.encode.command),
         "decode": " ".join(d.decode.command),
         "encoder_input": d.encode.input,
@@ -73,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wall-s", type=float, help="how long the run took (seconds)")
     parser.add_argument("--machine", default="", help="the machine in words (cores, load)")
     parser.add_argument("--compare", nargs="*", default=[], help="reference names")
+    parser.add_argument(
+        "--psnr-protocols",
+        nargs="*",
+        type=Path,
+        default=[],
+        help="JSON rows of benchmarks/vtm_psnr_protocols.py (one QP) to summarise in the file",
+    )
     parser.add_argument("--out", type=Path, help="write the reference file here")
     args = parser.parse_args(argv)
 
@@ -95,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "tool_versions": dict(
             part.split("=", 1) for part in entry["version"].split(";") if "=" in part
         ),
-        "commands": _commands(codec_name),
+        "commands": _commands(codec_name, args.commit),
         "qp": qps,
         "images_per_point": results.get("images"),
         "averaging": "arithmetic mean over the images of bpp and of PSNR-RGB (and MS-SSIM-RGB) "
@@ -141,6 +163,30 @@ def main(argv: list[str] | None = None) -> int:
         "licbench.bd_rate, curves as they are (the overlapping range only)",
         **comparisons,
     }
+    if args.psnr_protocols:
+        rows = [row for path in args.psnr_protocols for row in json.loads(path.read_text())]
+        (qp,) = {row["qp"] for row in rows}
+        index = [47, 42, 37, 32, 27, 22, 17, 12].index(qp)  # CompressAI's points, by rate
+        published = licbench.load_reference("compressai-kodak-vtm")["results"]
+        provenance["psnr_protocols"] = {
+            "script": "benchmarks/vtm_psnr_protocols.py",
+            "qp": qp,
+            "images": len(rows),
+            "bpp_without_size_prefix": round(sum(r["bpp"] for r in rows) / len(rows), 6),
+            "psnr_rgb_licbench": round(sum(r["licbench"] for r in rows) / len(rows), 4),
+            "psnr_rgb_against_ycbcr_input": round(
+                sum(r["ycbcr-input"] for r in rows) / len(rows), 4
+            ),
+            "compressai_kodak_vtm_published": {
+                "bpp": round(published["bpp"][index], 6),
+                "psnr-rgb": round(published["psnr-rgb"][index], 4),
+            },
+            "reading": "licbench scores the original PNG against the 8-bit RGB reconstruction "
+            "(the 8-bit YCbCr round trip, truncated each way, caps Kodak at 43.7 dB); "
+            "CompressAI's published VTM curve matches the PSNR of VTM's decode against its own "
+            "YCbCr input, both in float RGB: the conversion loss is left out there",
+        }
+        print(json.dumps(provenance["psnr_protocols"]))
     curve["licbench"] = provenance
     for i, qp in enumerate(qps):
         row = "  ".join(f"{k}={curve['results'][k][i]:.5f}" for k in curve["results"])

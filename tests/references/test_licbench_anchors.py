@@ -36,7 +36,12 @@ def _bd(anchor: str, test: str, metric: str = "psnr-rgb") -> float:
             "licbench-kodak-bpg",
             {"bpgenc": "0.9.8", "bpgdec": "0.9.8"},
             [47, 42, 37, 32, 27, 22, 17, 12],
-        )
+        ),
+        (
+            "licbench-kodak-vtm-18.0",
+            {"encoder": "18.0", "decoder": "18.0"},
+            [47, 42, 37, 32, 27, 22],
+        ),
     ],
 )
 def test_each_curve_says_how_it_was_made(name, tools, qps):
@@ -63,3 +68,27 @@ def test_licbench_bpg_is_compressais_bpg():
     assert ours["ms-ssim-rgb"] == pytest.approx(theirs["ms-ssim-rgb"], abs=1e-5)
     assert abs(_bd("compressai-kodak-bpg", "licbench-kodak-bpg")) < 1e-4
     assert abs(_bd("compressai-kodak-bpg", "licbench-kodak-bpg", "ms-ssim-rgb")) < 0.01
+
+
+def test_licbench_vtm_codes_as_compressais_and_scores_against_the_original():
+    curve = licbench.load_reference("licbench-kodak-vtm-18.0")
+    ours, theirs = curve["results"], licbench.load_reference("compressai-kodak-vtm")["results"]
+    made = curve["licbench"]
+    assert made["tool_versions"]["chroma"] == "444"
+    assert made["tool_versions"]["config"] == "encoder_intra_vtm.cfg"
+    # the same QPs give the same rates (within 0.35%: VTM 18.0 against an older VTM)
+    for mine, published in zip(ours["bpp"], theirs["bpp"][:6], strict=True):
+        assert mine == pytest.approx(published, rel=4e-3)
+    # a lower PSNR, by more at high rates: the published curve leaves the 8-bit YCbCr
+    # conversion's loss out (its PSNR scores VTM's decode against its YCbCr input) ...
+    gaps = [t - m for m, t in zip(ours["psnr-rgb"], theirs["psnr-rgb"][:6], strict=True)]
+    assert 0 < gaps[0] < 0.1 and 0.9 < gaps[-1] < 1.2 and gaps == sorted(gaps)
+    # ... which these decodes reproduce when scored that way (QP 27, all 24 images)
+    check = made["psnr_protocols"]
+    assert check["images"] == 24 and check["qp"] == 27
+    assert abs(check["psnr_rgb_against_ycbcr_input"] - theirs["psnr-rgb"][4]) < 0.05
+    assert abs(check["psnr_rgb_licbench"] - ours["psnr-rgb"][4]) < 1e-3
+    assert _bd("compressai-kodak-vtm", "licbench-kodak-vtm-18.0") == pytest.approx(5.69, abs=0.01)
+    # CCA against it: more than against CompressAI's curve (-13.73%)
+    assert _bd("licbench-kodak-vtm-18.0", "cca-kodak") == pytest.approx(-18.19, abs=0.01)
+    assert _bd("licbench-kodak-bpg", "licbench-kodak-vtm-18.0") == pytest.approx(-17.12, abs=0.01)

@@ -28,6 +28,7 @@ NAMES = sorted(
         "compressai-kodak-bpg",
         "compressai-kodak-vtm",
         "licbench-kodak-bpg",
+        "licbench-kodak-vtm-18.0",
         "tbtc-kodak-swint-charm",
         *(entry.name for entry in PUBLISHED),
     ]
