@@ -21,10 +21,16 @@ from licbench.codecs.learned.checkpoints import read_checkpoint
 
 
 def to_half(payload: dict) -> dict:
-    state = {
-        k: (v.half() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()
-    }
-    return {**payload, "state_dict": state}
+    """Weights as float16; tensors float16 cannot hold (the 1e-9 likelihood bounds underflow to
+    0) stay float32, so a warm start from the bundle trains as one from the original would."""
+
+    def half(v: torch.Tensor) -> torch.Tensor:
+        if not v.is_floating_point():
+            return v
+        h = v.half()
+        return h if torch.allclose(h.float(), v.float(), rtol=1e-2, atol=0) else v
+
+    return {**payload, "state_dict": {k: half(v) for k, v in payload["state_dict"].items()}}
 
 
 def main() -> None:

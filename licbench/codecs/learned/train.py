@@ -225,7 +225,16 @@ class Trainer:
             self.sampler.rng.bit_generator.state = state["sampler_rng"]
 
     def warm_start(self, path: str | Path) -> None:
+        """Start from another checkpoint's weights, keeping this model's constant bounds.
+
+        The entropy models' bounds (likelihoods ≥ 1e-9, scales ≥ 0.11) are buffers, so they are
+        saved with the weights, but they are constants of the architecture, not learned. A
+        float16 bundle stores 1e-9 as 0, and a likelihood of 0 makes the rate infinite and the
+        next step NaN (a warm start from the bundled cca-tiny diverged within ~100 steps).
+        """
+        bounds = {k: v.clone() for k, v in self.model.state_dict().items() if k.endswith("bound")}
         load_weights(self.model, read_checkpoint(path), source=str(path))
+        self.model.load_state_dict(bounds, strict=False)
 
     # ----------------------------------------------------------------- steps
     def learning_rate(self) -> float:

@@ -142,6 +142,32 @@ def test_resume_gives_the_same_next_step(train_folder, tmp_path):
         assert got[key] == pytest.approx(expected[key], rel=1e-5, abs=1e-7)
 
 
+def test_warm_start_from_a_float16_bundle_keeps_the_likelihood_bounds(train_folder, tmp_path):
+    """float16 stores the 1e-9 likelihood bound as 0: loaded as is, a likelihood of 0 makes the
+    rate infinite (the bundled cca-tiny diverged ~100 steps into a warm start)."""
+    from licbench.codecs.learned.checkpoints import read_checkpoint
+
+    source = Trainer(config(train_folder, tmp_path / "a.pt"))
+    source.save(tmp_path / "a.pt")
+    payload = read_checkpoint(tmp_path / "a.pt")
+    half = {k: v.half() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    assert half["latent.gaussian_conditional.likelihood_lower_bound.bound"].item() == 0.0
+    torch.save({**payload, "state_dict": half}, tmp_path / "half.pt")
+
+    trainer = Trainer(config(train_folder, tmp_path / "b.pt"))
+    trainer.warm_start(tmp_path / "half.pt")
+    state = trainer.model.state_dict()
+    for name in (
+        "latent.gaussian_conditional.likelihood_lower_bound.bound",
+        "latent.entropy_bottleneck.likelihood_lower_bound.bound",
+    ):
+        assert state[name].item() == pytest.approx(1e-9)
+    weight = next(k for k, v in half.items() if k.endswith("weight") and v.dim() == 4)
+    assert torch.equal(state[weight], half[weight].float())  # the weights themselves did load
+    likelihoods = training_forward(trainer.model, torch.zeros(1, 3, 64, 64) + 0.5)["likelihoods"]
+    assert all(float(v.min()) >= 1e-9 * (1 - 1e-6) for v in likelihoods.values())
+
+
 def test_checkpoint_loads_as_a_codec(train_folder, tmp_path):
     from licbench.codecs import create_codec
 
