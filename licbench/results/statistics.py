@@ -27,9 +27,13 @@ import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licbench.results.curve import Curve
+
+if TYPE_CHECKING:
+    from licbench.results.batch_bd import Points
+    from licbench.results.compare import BDComparison
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
@@ -255,30 +259,79 @@ def per_image_bd(
 ) -> PerImageBD:
     """BD-rate of each image's ``test`` curve against its ``anchor`` curve (both by image
     name), and their aggregates with bootstrap intervals."""
+    from licbench.results.batch_bd import pchip_bd_rates
     from licbench.results.compare import compare  # (scipy: only when computing)
 
     result = PerImageBD(mean_curve=mean_curve, resamples=resamples, seed=seed)
+    # image → its BD-rate, or why it has none; in image order
+    outcome: dict[str, float | str] = {}
+    # the pairs bd_rate would take as they are: computed together (batch_bd), the same numbers
+    batched: dict[str, tuple[Curve, Curve]] = {}
+    batch: tuple[list[Points], list[Points]] = ([], [])
     for image in sorted(set(anchor) | set(test)):
         if image not in anchor or image not in test:
             which = "the anchor" if image not in anchor else "this codec"
-            result.left_out[image] = f"no successful job of {which} on this image"
+            outcome[image] = f"no successful job of {which} on this image"
             continue
         if is_undefined(anchor[image], metric) or is_undefined(test[image], metric):
-            result.left_out[image] = UNDEFINED_PREFIX + undefined_reason(metric)
+            outcome[image] = UNDEFINED_PREFIX + undefined_reason(metric)
             continue
         pair = [pareto_front(curve, metric) for curve in (anchor[image], test[image])]
         too_few = [n for n, c in zip(("the anchor", "this codec"), pair, strict=True) if c[1] < 2]
         if too_few:
-            result.left_out[image] = (
+            outcome[image] = (
                 f"{' and '.join(too_few)}: fewer than two rate-distortion-optimal points"
             )
             continue
-        bd = compare(pair[0][0], pair[1][0], metric, method)
-        if bd.ok:
-            result.values[image] = bd.value
+        points = [_valid_points(c[0], metric) for c in pair] if method == "pchip" else [None]
+        if None not in points:
+            outcome[image] = math.nan  # (filled in below)
+            batched[image] = (pair[0][0], pair[1][0])
+            batch[0].append(points[0])  # type: ignore[arg-type]
+            batch[1].append(points[1])  # type: ignore[arg-type]
+            continue
+        outcome[image] = _bd_or_reason(compare(pair[0][0], pair[1][0], metric, method))
+    for image, value in zip(batched, pchip_bd_rates(*batch), strict=True):
+        if math.isnan(value):  # no shared quality range: bd_rate says so, in its words
+            value = _bd_or_reason(compare(*batched[image], metric, method))
+        outcome[image] = value
+    for image, value in outcome.items():
+        if isinstance(value, str):
+            result.left_out[image] = value
         else:
-            result.left_out[image] = bd.error or "; ".join(bd.warnings) or "no overlap"
+            result.values[image] = value
     return summarise(result)
+
+
+def _bd_or_reason(bd: BDComparison) -> float | str:
+    """The comparison's BD-rate, or why there is none."""
+    return bd.value if bd.ok else bd.error or "; ".join(bd.warnings) or "no overlap"
+
+
+def _valid_points(curve: Curve, metric: str) -> Points | None:
+    """``(rates, qualities oriented higher-is-better)`` by rate, when :func:`compare` would take
+    the curve as it is (every point finite, rates positive, both strictly increasing, two
+    points at least); None otherwise, for :func:`compare` to say what is wrong."""
+    import numpy as np
+
+    from licbench.metrics.derived import bd_series
+    from licbench.results.series import higher_is_better
+
+    direction = higher_is_better(metric)
+    rates, values = curve.results.get("bpp"), curve.results.get(bd_series(metric))
+    if direction is None or rates is None or values is None or len(rates) != len(values):
+        return None
+    if len(rates) < 2 or any(v is None for v in rates) or any(v is None for v in values):
+        return None
+    r = np.asarray(rates, dtype=float)
+    d = np.asarray(values, dtype=float)
+    if not (np.isfinite(r).all() and np.isfinite(d).all() and (r > 0).all()):
+        return None
+    order = np.argsort(r, kind="stable")
+    r, d = r[order], d[order] if direction else -d[order]
+    if (np.diff(r) <= 0).any() or (np.diff(d) <= 0).any():
+        return None
+    return r, d
 
 
 def pareto_front(curve: Curve, metric: str) -> tuple[Curve, int]:
