@@ -1,20 +1,24 @@
-"""Peak memory (RSS) of one learned-codec job against the image size, each in a fresh process.
+"""Peak memory (RSS) of one codec job against the image size, each in a fresh process.
 
 What a worker does for one job, stage by stage, in a fresh Python process per (codec, size): read
-the image file (the job's input policy), encode, decode from the bytes alone, measure PSNR and
-MS-SSIM (the run's default metrics); after each stage the process's peak resident set so far
-(on Linux the stage's own peak: ``VmHWM``, reset through ``/proc/self/clear_refs`` before each
-stage; elsewhere ``ru_maxrss``, the peak so far) and the stage's wall time; the job's peak is
-the largest of them. Images are photograph-like synthetic ones (smooth waves plus noise), 3:2, of
-about 1, 6 and 24 megapixels by default (1224×816, 3000×2000, 6000×4000), written as PNG by the
-parent first. The codec specs are licbench's (``tile=auto`` unless the spec says otherwise);
-random seeded weights, CPU, one thread like a job (``--threads``).
+the image file (the job's input policy), encode, decode from the bytes alone, measure each metric
+(default: PSNR and MS-SSIM, the run's default metrics), one stage each; after each stage the
+process's peak resident set so far (on Linux the stage's own peak: ``VmHWM``, reset through
+``/proc/self/clear_refs`` before each stage; elsewhere ``ru_maxrss``, the peak so far) and the
+stage's wall time; the job's peak is the largest of them. Learned codecs (their model loaded
+first, a stage of its own) and classical ones (``jpeg``, ...) alike. Images are photograph-like
+synthetic ones (smooth waves plus noise), 3:2, of about 1, 6 and 24 megapixels by default
+(1224×816, 3000×2000, 6000×4000), written as PNG by the parent first. The codec specs are
+licbench's (``tile=auto`` unless the spec says otherwise); random seeded weights, CPU, one
+thread like a job (``--threads``); ``--quality`` (default 1). ``licbench`` is imported from
+wherever Python finds it (``PYTHONPATH``: a snapshot of another commit measures that commit; each
+row says which folder it was).
 
     python benchmarks/learned_memory_by_size.py [--specs "SPEC;SPEC"] [--sizes 1,6,24]
-        [--threads 1] [--metrics psnr-rgb,ms-ssim-rgb] [--json out.json]
+        [--threads 1] [--metrics psnr-rgb,ms-ssim-rgb] [--quality Q] [--json out.json]
 
-Goal (issue 20, item 6): the tiny configurations at most 2 GB at 24 MP. The table and what it
-says are in ``benchmarks/README.md``, section ``learned_memory_by_size.py``.
+Goal (issue 20, item 6): a whole job with the tiny configurations at most 2 GB at 24 MP. The
+table and what it says are in ``benchmarks/README.md``, section ``learned_memory_by_size.py``.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def synthetic_image(width: int, height: int):
     return image
 
 
-def child(spec: str, path: str, threads: int, metrics: list[str]) -> dict:
+def child(spec: str, path: str, threads: int, metrics: list[str], quality: float) -> dict:
     """The measured process: one job's stages, the peak RSS so far after each."""
     import hashlib
     import resource
@@ -95,28 +99,36 @@ def child(spec: str, path: str, threads: int, metrics: list[str]) -> dict:
         }
         reset_peak()
 
+    import licbench
+
     start = time.perf_counter()
     codec = create_codec(spec)
-    codec.model(1)
-    stage("model", start)
+    learned = hasattr(codec, "model")
+    if learned:
+        codec.model(1)
+    stage("model" if learned else "codec", start)
     start = time.perf_counter()
     file = Path(path)
     ref = ImageRef(file.name, file, hashlib.sha256(file.read_bytes()).hexdigest())
     original = load_image(ref, max_pixels=10**9).array
     stage("read", start)
     start = time.perf_counter()
-    data = codec.encode(original, 1)
+    data = codec.encode(original, quality)
     stage("encode", start)
     start = time.perf_counter()
     decoded = codec.decode(data)
     stage("decode", start)
-    start = time.perf_counter()
-    values = measure(metrics, original, decoded)
-    stage("metrics", start)
+    values = {}
+    for metric in metrics:  # one stage each: which of them peaks
+        start = time.perf_counter()
+        values.update(measure([metric], original, decoded))
+        stage(metric, start)
+    padded = (-(-original.shape[0] // 64) * 64, -(-original.shape[1] // 64) * 64)
     return {
         "spec": spec,
+        "licbench": str(Path(licbench.__file__).parent.parent),
         "image": list(original.shape[:2]),
-        "tile": codec.tile_size(-(-original.shape[0] // 64) * 64, -(-original.shape[1] // 64) * 64),
+        "tile": codec.tile_size(*padded) if learned else None,
         "bytes": len(data),
         "metrics": values,
         "threads": torch.get_num_threads(),
@@ -142,6 +154,8 @@ def run_child(spec: str, path: Path, args: argparse.Namespace) -> dict:
         str(args.threads),
         "--metrics",
         args.metrics,
+        "--quality",
+        str(args.quality),
     ]
     load = os.getloadavg()[0]
     started = time.perf_counter()
@@ -161,11 +175,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1,6,24", help="megapixels: 1, 6, 24")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--metrics", default="psnr-rgb,ms-ssim-rgb")
+    parser.add_argument("--quality", type=float, default=1, help="a learned codec's index, ...")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", nargs=2, metavar=("SPEC", "IMAGE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        result = child(args.child[0], args.child[1], args.threads, args.metrics.split(","))
+        result = child(
+            args.child[0], args.child[1], args.threads, args.metrics.split(","), args.quality
+        )
         print(json.dumps(result))
         return 0
 
@@ -189,9 +206,10 @@ def main(argv: list[str] | None = None) -> int:
                     for name, s in row["stages"].items()
                 )
                 flag = "" if row["peak_rss_gb"] <= GOAL_GB else f"  (> {GOAL_GB:g} GB)"
+                tile = "" if row["tile"] is None else f" tile={row['tile']}"
                 print(
-                    f"{spec} {width}x{height} tile={row['tile']}: peak {row['peak_rss_gb']:.2f} "
-                    f"GB{flag}; {stages}; load {row['load_before']}",
+                    f"{spec} {width}x{height}{tile}: peak {row['peak_rss_gb']:.2f} GB{flag}; "
+                    f"{stages}; load {row['load_before']}; licbench from {row['licbench']}",
                     flush=True,
                 )
     if args.json:
