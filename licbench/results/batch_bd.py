@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 #: one curve: (rates, qualities oriented so that higher is better), both strictly increasing
-Points = tuple[np.ndarray, np.ndarray]
+Points = tuple[Sequence[float], Sequence[float]]
 
 
 def _edge(h0: np.ndarray, h1: np.ndarray, m0: np.ndarray, m1: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from licbench.results.curve import Curve
@@ -309,11 +310,11 @@ def _bd_or_reason(bd: BDComparison) -> float | str:
 
 
 def _valid_points(curve: Curve, metric: str) -> Points | None:
-    """``(rates, qualities oriented higher-is-better)`` by rate, when :func:`compare` would take
-    the curve as it is (every point finite, rates positive, both strictly increasing, two
-    points at least); None otherwise, for :func:`compare` to say what is wrong."""
-    import numpy as np
-
+    """``(rates, qualities oriented higher-is-better)``, when :func:`compare` would take the
+    curve as it is (two points at least, every one finite, rates positive, rates and qualities
+    strictly increasing in the curve's order, as :func:`pareto_front` leaves them); None
+    otherwise, for :func:`compare` to say what is wrong or to sort it. Plain lists: numpy on
+    five numbers costs more than the checks."""
     from licbench.metrics.derived import bd_series
     from licbench.results.series import higher_is_better
 
@@ -321,15 +322,13 @@ def _valid_points(curve: Curve, metric: str) -> Points | None:
     rates, values = curve.results.get("bpp"), curve.results.get(bd_series(metric))
     if direction is None or rates is None or values is None or len(rates) != len(values):
         return None
-    if len(rates) < 2 or any(v is None for v in rates) or any(v is None for v in values):
+    if len(rates) < 2 or None in rates or None in values:
         return None
-    r = np.asarray(rates, dtype=float)
-    d = np.asarray(values, dtype=float)
-    if not (np.isfinite(r).all() and np.isfinite(d).all() and (r > 0).all()):
+    r = [float(v) for v in rates]
+    d = [float(v) if direction else -float(v) for v in values]
+    if not (all(map(math.isfinite, r)) and all(map(math.isfinite, d)) and r[0] > 0):
         return None
-    order = np.argsort(r, kind="stable")
-    r, d = r[order], d[order] if direction else -d[order]
-    if (np.diff(r) <= 0).any() or (np.diff(d) <= 0).any():
+    if any(b <= a for a, b in pairwise(r)) or any(b <= a for a, b in pairwise(d)):
         return None
     return r, d
 
