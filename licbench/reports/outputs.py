@@ -6,8 +6,10 @@ caller hands in (references live in a room beside this one).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,26 @@ def build(
     return build_run(manifest, records, references, targets, RULE, checks)
 
 
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused for the block (when it was on), then on again.
+
+    Building the outputs makes a few million objects that all stay alive (a record, a table
+    row, a curve per job): the collector would walk them again and again, a generation-2 pass
+    over every live object each time the survivors grow by a quarter, and find nothing; a
+    seventh of the outputs' time at 16,000 images. Reference counting still frees everything
+    as usual; only cycles wait until the end of the block.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def write_outputs(
     folder: Path,
     store_path: Path | None = None,
@@ -126,6 +148,16 @@ def write_outputs(
     ``manifest``: the run's own (a run writing its outputs); by default the folder's run.json.
     """
     manifest = manifest or RunManifest.load(folder)
+    with _without_cycle_collection():
+        return _write_outputs(folder, store_path, references, manifest)
+
+
+def _write_outputs(
+    folder: Path,
+    store_path: Path | None,
+    references: Sequence[ReferenceCurve],
+    manifest: RunManifest,
+) -> RunSummary:
     # reading only: a store that is not there is an error, never a new empty one
     with Store(store_path or manifest.store, create=False, read_only=True) as store:
         built = build(manifest, store, references)
