@@ -35,6 +35,7 @@ from licbench.api.request import (
     RunRequest,
     UsageError,
 )
+from licbench.bench import complexity
 from licbench.bench.environment import collect_environment
 from licbench.bench.freshness import (
     current_summary,
@@ -308,7 +309,11 @@ def _execute(planned: RunPlan, owned: contextlib.ExitStack) -> Executed:
                 run_json = _RunJson(planned.manifest, request.out)
                 with request.job_executor(spool) as executor:
                     counts = execute_jobs(
-                        jobs, store, executor=executor, progress=request.progress, warm_up=_warm_up
+                        complexity.mark_jobs(planned.codecs, jobs, store),  # (same keys)
+                        store,
+                        executor=executor,
+                        progress=request.progress,
+                        warm_up=_warm_up,
                     )
                     if run_json.kept and counts["computed"]:  # results made here now
                         planned.manifest.environment = collect_environment()
@@ -486,53 +491,19 @@ def _compute_crops(planned: RunPlan, store: Store) -> None:
 
 def _complexity(planned: RunPlan, store: Store) -> None:
     """Parameters, kMAC/px and peak memory of every learned codec on the run's most common
-    image size, into the manifest.
+    image size, into the manifest (:mod:`licbench.bench.complexity`).
 
-    Counted once per run (the meta device: no arithmetic, about a second for a paper model;
-    peak memory from one fresh encoding and one fresh decoding process) and kept in the
-    manifest, so a re-run of a finished run does not import torch for it. Both on a bounded
-    size (at most Kodak's 768×512 pixels): MACs scaled per pixel to the run's size
-    (:func:`~licbench.codecs.learned.complexity.counting_size` says how exactly), the peak
-    memory said with the size it was measured on; a 24-megapixel run does not code its image
-    again in two more processes for them.
+    Measured by the workers on the jobs themselves (peak memory of a job's encode and decode;
+    parameters and MACs on the meta device, on at most Kodak's 768×512 pixels and scaled per
+    pixel: :func:`~licbench.codecs.learned.complexity.counting_size` says how exactly), once
+    per codec version, quality and image size, and kept in the store; the manifest keeps the
+    run's, so a re-run of a finished run does not import torch for them.
     """
-    manifest = planned.manifest
-    learned = [c for c in planned.codecs if callable(getattr(c, "model", None))]
-    if not learned or set(manifest.complexity) == {c.label for c in learned}:
-        return
-    from collections import Counter
-
-    records = store.get(job.key for job in planned.jobs).values()
-    sizes = Counter((r.height, r.width) for r in records if r.ok and r.width)
-    if sizes:
-        height, width = sizes.most_common(1)[0][0]
-        manifest.complexity = {c.label: _codec_complexity(c, height, width) for c in learned}
-
-
-def _codec_complexity(codec: Codec, height: int, width: int) -> dict[str, Any]:
-    """One learned codec's complexity figure; one that cannot be counted is said, never fatal."""
-    from licbench.codecs.learned.complexity import (
-        COUNT_PIXELS,
-        codec_complexity,
-        counting_size,
-        measure_peak_memory,
+    made = complexity.figures(
+        planned.codecs, planned.jobs, store, planned.manifest.complexity or {}
     )
-
-    try:
-        memory: dict[str, Any] | None
-        try:  # a fresh encoding and a fresh decoding process, one thread like a job
-            top = int(max(codec.qualities))
-            small = counting_size(height, width) if height * width > COUNT_PIXELS else None
-            memory = measure_peak_memory(
-                str(codec.spec), *(small or (height, width)), quality=top, threads=1
-            )
-        except Exception as exc:  # the counts stand without it
-            memory = {"error": f"{type(exc).__name__}: {exc}"}
-        return codec_complexity(
-            codec, height, width, peak_memory=memory, count_pixels=COUNT_PIXELS
-        ).to_dict()
-    except Exception as exc:
-        return {"error": f"{type(exc).__name__}: {exc}", "input": [height, width]}
+    if made is not None:
+        planned.manifest.complexity = made
 
 
 def _decode_check(planned: RunPlan, store: Store, spool: Path) -> None:

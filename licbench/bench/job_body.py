@@ -9,6 +9,12 @@ comes back) both depend on it, and not on each other in a circle.
 Each process keeps the codecs it made and the last images it read, because a codec sweep
 revisits the same image for every quality; executors hand out consecutive jobs (image-major) so
 that these caches hit.
+
+A job marked for it (:attr:`Job.complexity`, :mod:`licbench.bench.complexity`) also measures
+its learned codec's complexity figure: the peak memory of its encode and of its decode
+(:mod:`licbench.bench.job_memory`; the model of its quality is built before, so that job's
+``encode_s`` leaves the model's loading out, where an unmarked first job includes it), then
+parameters and MACs; the figure goes back with the record.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import os
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from licbench.bench.images import DEFAULT_MAX_PIXELS, ImageLoadError, LoadedImage, load_image
 from licbench.bench.jobs import Job, format_quality
@@ -31,6 +38,8 @@ from licbench.metrics import measure
 _codecs: dict[str, Codec] = {}
 _images: OrderedDict[tuple[str, str, int], LoadedImage | ImageLoadError] = OrderedDict()
 _IMAGE_CACHE_SIZE = 4
+#: (codec spec, quality, height, width) whose complexity this process measured (or tried to)
+_measured: set[tuple[str, float, int, int]] = set()
 
 
 def _codec(spec: str) -> Codec:
@@ -124,17 +133,21 @@ def run_job(
         record.width, record.height = width, height
         if time_limit is not None and (seconds := codec.time_limit(width, height)) is not None:
             time_limit(float(seconds))
+        probe = _complexity_probe(job, codec, height, width)
+        measuring = probe.measure if probe is not None else _not_measured
         stage = "encoding"
-        start = time.perf_counter()
-        data = codec.encode(original, job.quality)
-        record.encode_s = time.perf_counter() - start
+        with measuring("encode"):
+            start = time.perf_counter()
+            data = codec.encode(original, job.quality)
+            record.encode_s = time.perf_counter() - start
         if not isinstance(data, (bytes, bytearray)):
             raise TypeError(f"encode returned {type(data).__name__}, not bytes")
         data = bytes(data)
         record.bytes = len(data)
         record.bpp = 8.0 * len(data) / (height * width)
         stage = "decoding"
-        decoded, stages = codec.decode_profiled(data)
+        with measuring("decode"):
+            decoded, stages = codec.decode_profiled(data)
         record.decode_stages = {str(k): float(v) for k, v in dict(stages).items()}
         record.decode_s = sum(record.decode_stages.values())
         import numpy as np  # (here, not at the top: a re-run that computes nothing needs none)
@@ -157,6 +170,8 @@ def run_job(
             from licbench.bench.visual import job_crops
 
             record.crops = job_crops(job, original, decoded)
+        if probe is not None:  # (a figure that cannot be counted says why: never fatal)
+            record.complexity = probe.figure(codec, job.quality, height, width)
     except ImageLoadError as exc:
         record.error = str(exc)
     except (Exception, SystemExit) as exc:
@@ -167,6 +182,34 @@ def run_job(
             f"while {stage}: {type(exc).__name__}: {exc}{where}"
         )
     return record
+
+
+@contextlib.contextmanager
+def _not_measured(operation: str) -> Iterator[None]:
+    yield
+
+
+def _complexity_probe(job: Job, codec: Codec, height: int, width: int) -> Any:
+    """The :class:`~licbench.bench.job_memory.JobComplexity` that measures ``job``'s complexity
+    figure, or None: not asked for (:attr:`Job.complexity`), stored already for this size, or
+    measured by this process already (once per codec, quality and size in a worker's life).
+
+    The model of the job's quality is built first (its first job would build it inside
+    ``encode``), so that the peaks are those of the encode and decode alone.
+    """
+    if job.complexity is None or (height, width) in job.complexity:
+        return None
+    seen = (job.codec, job.quality, height, width)
+    if seen in _measured:
+        return None
+    _measured.add(seen)
+    from licbench.bench.job_memory import JobComplexity
+
+    try:
+        codec.model(job.quality)  # type: ignore[attr-defined]  # (a learned codec's)
+    except Exception:  # the encode meets the same failure and says so in the record
+        return None
+    return JobComplexity()
 
 
 def keep_for_decode_check(spool: str, job_key: str, data: bytes, decoded: object) -> bool:

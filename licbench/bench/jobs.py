@@ -45,6 +45,11 @@ class Job:
     #: keeps for the report's visual comparison, 0 for none (:mod:`licbench.bench.visual`);
     #: not part of what the job computes, nor of its key
     crop: int = 0
+    #: a learned codec's job whose worker measures the codec's complexity figure on it (peak
+    #: memory of this encode and decode, parameters and MACs; :mod:`licbench.bench.job_memory`)
+    #: unless its image size is one of these (the store has them) or the worker measured this
+    #: codec, quality and size already; None: not measured. Not part of the key either
+    complexity: tuple[tuple[int, int], ...] | None = None
 
     @cached_property
     def key(self) -> str:

@@ -17,6 +17,12 @@ file that is not SQLite, another application's database or a corrupt one is a
 otherwise happily add our tables to someone else's database). A store that cannot be written
 (read-only file or folder, immutable file) is opened read-only: enough for a finished run's
 re-run and for ``licbench report``; a run that has jobs to compute is refused up front.
+
+Besides the results: the report's crops, ``--decode-check`` rows, and each learned codec's
+complexity figure (parameters, MACs, peak memory) per codec key, quality and image size, so it
+is measured once per codec version and size, not once per run. Tables added by a later licbench
+are created when an older store is opened for writing (``CREATE TABLE IF NOT EXISTS``); a
+read-only older store reads as having none of their rows, and an older licbench ignores them.
 """
 
 from __future__ import annotations
@@ -74,6 +80,15 @@ CREATE TABLE IF NOT EXISTS decode_checks (
     created REAL NOT NULL,
     PRIMARY KEY (job_key, setup)
 );
+CREATE TABLE IF NOT EXISTS complexity (
+    codec_key TEXT NOT NULL,
+    quality REAL NOT NULL,
+    height INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    figure TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (codec_key, quality, height, width)
+);
 """
 
 
@@ -106,6 +121,10 @@ class Record:
     crops: list[tuple[str, str, bytes]] = field(
         default_factory=list, repr=False, metadata={"column": False}
     )
+    #: the codec's complexity figure measured on this job (a learned codec's first job of an
+    #: image size in its worker: :mod:`licbench.bench.job_memory`), or None: written into the
+    #: complexity table with the record (:meth:`Store.put_complexity`), not a results column
+    complexity: dict[str, Any] | None = field(default=None, repr=False, metadata={"column": False})
 
     @property
     def ok(self) -> bool:
@@ -120,6 +139,18 @@ _ADDED_COLUMNS = {"notes": "TEXT"}
 #: the results table's columns, in Record's field order
 _COLUMNS = tuple(f.name for f in fields(Record) if f.metadata.get("column", True))
 _INSERT_CROP = "INSERT OR REPLACE INTO crops (key, box, png, note, created) VALUES (?, ?, ?, ?, ?)"
+_INSERT_COMPLEXITY = (
+    "INSERT OR REPLACE INTO complexity (codec_key, quality, height, width, figure, created) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _complexity_row(
+    codec_key: str, quality: float, height: int, width: int, figure: dict[str, Any], now: float
+) -> tuple:
+    return (codec_key, float(quality), int(height), int(width), _encode_json(figure), now)
+
+
 _INSERT = (
     f"INSERT OR REPLACE INTO results ({', '.join(_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -352,12 +383,19 @@ class Store:
         rows = [_row(record) for record in records]
         now = time.time()
         crops = [(*crop, "", now) for record in records for crop in record.crops]
+        figures = [
+            _complexity_row(r.codec_key, r.quality, r.height, r.width, r.complexity, now)
+            for r in records
+            if r.complexity is not None and r.height is not None and r.width is not None
+        ]
         what = "storing a result" if len(rows) == 1 else f"storing {len(rows)} results"
         with self._writing(what):
             self._connection.execute("BEGIN IMMEDIATE")
             self._connection.executemany(_INSERT, rows)
             if crops:
                 self._connection.executemany(_INSERT_CROP, crops)
+            if figures:
+                self._connection.executemany(_INSERT_COMPLEXITY, figures)
 
     @contextlib.contextmanager
     def _writing(self, what: str) -> Iterator[None]:
@@ -485,6 +523,43 @@ class Store:
             return {}
         rows = self._select("job_key, setup, result", job_keys, table="decode_checks")
         return {(key, setup): json.loads(result) for key, setup, result in rows}
+
+    def put_complexity(
+        self, codec_key: str, quality: float, height: int, width: int, figure: dict[str, Any]
+    ) -> None:
+        """Store a codec's complexity figure (parameters, MACs, peak memory) for one quality
+        and image size; a figure for the same ones is replaced."""
+        self.require_writable("a complexity figure needs storing")
+        row = _complexity_row(codec_key, quality, height, width, figure, time.time())
+        with self._writing("storing a complexity figure"):
+            self._connection.execute("BEGIN IMMEDIATE")
+            self._connection.execute(_INSERT_COMPLEXITY, row)
+
+    def get_complexity(
+        self, codec_key: str, quality: float, height: int, width: int
+    ) -> dict[str, Any] | None:
+        """The stored complexity figure of a codec (its key) at one quality and image size, or
+        None (also for a read-only store of an older licbench, which has no such table)."""
+        if not self._has_table("complexity"):
+            return None
+        row = self._connection.execute(
+            "SELECT figure FROM complexity WHERE codec_key = ? AND quality = ? AND height = ? "
+            "AND width = ?",
+            (codec_key, float(quality), int(height), int(width)),
+        ).fetchone()
+        return json.loads(row[0]) if row is not None else None
+
+    def complexity_sizes(self, codec_key: str, quality: float) -> tuple[tuple[int, int], ...]:
+        """The image sizes ``(height, width)`` the store has a complexity figure for, of a
+        codec (its key) at one quality."""
+        if not self._has_table("complexity"):
+            return ()
+        rows = self._connection.execute(
+            "SELECT height, width FROM complexity WHERE codec_key = ? AND quality = ? "
+            "ORDER BY height, width",
+            (codec_key, float(quality)),
+        )
+        return tuple((int(h), int(w)) for h, w in rows)
 
     def _has_table(self, name: str) -> bool:
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"

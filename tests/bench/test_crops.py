@@ -105,7 +105,7 @@ def test_a_megapixel_learned_run_crops_its_own_decodes(tmp_path, main_process, m
     main_process.forbid("jpeg", LEARNED)
     measured: list[tuple[int, int]] = []
 
-    def peak_memory(spec, height, width, **options):  # (two fresh processes: 25 s here)
+    def peak_memory(spec, height, width, **options):  # (the fallback: two fresh processes)
         measured.append((height, width))
         return {"image": [height, width]}
 
@@ -131,11 +131,12 @@ def test_a_megapixel_learned_run_crops_its_own_decodes(tmp_path, main_process, m
         difference = np.abs(pixels(crops[label][0]).astype(int) - codec.decode(data)[centre])
         assert difference.max() <= (0 if label == "jpeg" else 1)
 
-    # complexity: counted on a bounded size and scaled; peak memory measured on that size
+    # complexity: counted on a bounded size and scaled; peak memory measured on the job itself
+    # in its worker (issue 21, item 5): no fresh process codes the image again for it
     figure = manifest.complexity[LEARNED]
     assert figure["input"] == [768, 1024] and figure["counted_input"] == [512, 640]
     assert counting_size(768, 1024) == (512, 640) and 768 * 1024 > COUNT_PIXELS
-    assert measured == [(512, 640)] and figure["peak_memory"]["image"] == [512, 640]
+    assert measured == [] and figure["peak_memory"]["image"] == [768, 1024]
     full = codec_complexity(create_codec(LEARNED), 768, 1024).kmac_per_pixel()
     for part in ("encoder", "decoder"):
         # CCA's only size-independent work (channel attention on pooled maps) is scaled too
