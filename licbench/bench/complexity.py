@@ -15,7 +15,7 @@ figure travels back with the job's record. The main process builds no model and 
 process for it: it only picks the figure of the run's most common image size
 (:func:`figures`). Before, the main process built each model once more to count it and two
 fresh processes (each importing torch and the codec's libraries, then coding the image again)
-measured its memory: 13 of the 30 seconds of a four-image CompressAI run
+measured its memory: about 8 s of a four-image CompressAI run's 18
 (``benchmarks/learned_fixed_cost.py``).
 
 Only where no job measured the figure (the worker could not reset its peak memory: not

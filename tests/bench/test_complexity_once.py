@@ -102,8 +102,8 @@ def test_measured_on_the_jobs_once_per_size_and_never_again(tmp_path, calls):
     made = calls.read()
     # one figure per image size, each in the worker that ran the job; the main process asked
     # for no model, counted nothing and started no measuring process
-    assert made.count(("figure", "worker")) == 2
-    assert [what for what, where in made if where == "main"] == []
+    assert made.count(("figure", "worker")) == 2, made
+    assert [what for what, where in made if where == "main"] == [], made
     assert ("fresh", "main") not in made and ("fresh", "worker") not in made
 
     key = codec_key(create_codec(LEARNED))
@@ -128,7 +128,7 @@ def test_measured_on_the_jobs_once_per_size_and_never_again(tmp_path, calls):
     more = images(tmp_path / "images", [WIDE], first_seed=3)
     second = run(more, tmp_path / "second", store)
     assert second.counts["computed"] == 4 - 3  # only the new image's job
-    assert calls.read() == made
+    assert calls.read() == made, calls.read()
     assert RunManifest.load(tmp_path / "second").complexity[LEARNED] == stored
 
     # a re-run of the finished run: nothing counted, nothing measured, nothing asked of a model
