@@ -10,8 +10,9 @@ its fast path for the depthwise filters: ``permute(2, 0, 1)[None]`` (batch strid
 slower on Kodak (191.6 → 91.6 ms per pair) and MS-SSIM is ~90 % of a JPEG job.
 
 **Bands** (bounded memory). ``pytorch_msssim.ms_ssim`` makes about twenty float32 maps of the
-whole image at the finest scale, a dozen alive at once: 3.9 GB at 24 MP, 160 bytes a pixel. Here each scale's maps are
-made band by band of rows (about :data:`BAND_PIXELS` pixels, plus the window's 10 rows of halo),
+whole image at the finest scale, a dozen alive at once: 3.9 GB at 24 MP, 160 bytes a pixel.
+Here each scale's maps are made band by band of rows (about :data:`BAND_PIXELS` pixels, plus
+the window's 10 rows of halo),
 with the library's own window and Gaussian filter and its ``_ssim`` operations in the same order,
 so every map value is the library's; the finest scale is read from the 8-bit images band by band,
 and pooled to the next scale band by band (the library's ``avg_pool2d``, each band's windows where
