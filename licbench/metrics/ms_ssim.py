@@ -9,19 +9,18 @@ last view). Besides giving values bit-identical to CompressAI's bench, that layo
 its fast path for the depthwise filters: ``permute(2, 0, 1)[None]`` (batch stride 3) was 2.1×
 slower on Kodak (191.6 → 91.6 ms per pair) and MS-SSIM is ~90 % of a JPEG job.
 
-**Bands** (bounded memory). ``pytorch_msssim.ms_ssim`` makes about twenty float32 maps of the
-whole image at the finest scale, a dozen alive at once: 3.9 GB at 24 MP, 160 bytes a pixel.
-Here each scale's maps are made band by band of rows (about :data:`BAND_PIXELS` pixels, plus
-the window's 10 rows of halo),
-with the library's own window and Gaussian filter and its ``_ssim`` operations in the same order,
-so every map value is the library's; the finest scale is read from the 8-bit images band by band,
-and pooled to the next scale band by band (the library's ``avg_pool2d``, each band's windows where
-the whole image's padding puts them). Only the contrast-structure map (and at the coarsest scale
-the SSIM map) is kept whole, channels-last as the library's is, and averaged by the library's own
-``flatten(map, 2).mean(-1)``: the same reduction over the same values, so each scale's means and
-the value are pytorch-msssim's, hence CompressAI's bench's, to the last bit, for any band height
-and thread count (``tests/metrics/test_bands.py``; Kodak, CLIC and 24 MP images compared
-in ``benchmarks/README.md``). What stays: that map (12 bytes a pixel at the finest scale), the
+**Bands** (bounded memory). ``pytorch_msssim.ms_ssim`` makes about twenty float32 maps of the whole
+image at the finest scale, a dozen alive at once: 3.9 GB at 24 MP, 160 bytes a pixel. Here each
+scale's maps are made band by band of rows (about :data:`BAND_PIXELS` pixels, plus the window's 10
+rows of halo), with the library's own window and Gaussian filter and its ``_ssim`` operations in the
+same order, so every map value is the library's; the finest scale is read from the 8-bit images band
+by band, and pooled to the next scale band by band (the library's ``avg_pool2d``, each band's
+windows where the whole image's padding puts them). Only the contrast-structure map (and at the
+coarsest scale the SSIM map) is kept whole, channels-last as the library's is, and averaged by the
+library's own ``flatten(map, 2).mean(-1)``: the same reduction over the same values, so each scale's
+means and the value are pytorch-msssim's, hence CompressAI's bench's, to the last bit, for any band
+height and thread count (``tests/metrics/test_bands.py``; Kodak, CLIC and 24 MP images compared in
+``benchmarks/README.md``). What stays: that map (12 bytes a pixel at the finest scale), the
 half-size float images (6 bytes a pixel) and one band's maps (~25 MB at any size): 0.31 GB above
 what the process held, at 24 MP, where the whole-image call took 3.9 GB (and 3× the time).
 """
