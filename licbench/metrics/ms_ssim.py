@@ -18,11 +18,12 @@ by band, and pooled to the next scale band by band (the library's ``avg_pool2d``
 windows where the whole image's padding puts them). Only the contrast-structure map (and at the
 coarsest scale the SSIM map) is kept whole, channels-last as the library's is, and averaged by the
 library's own ``flatten(map, 2).mean(-1)``: the same reduction over the same values, so each scale's
-means and the value are pytorch-msssim's, hence CompressAI's bench's, to the last bit, for any band
-height and thread count (``tests/metrics/test_bands.py``; Kodak, CLIC and 24 MP images compared in
-``benchmarks/README.md``). What stays: that map (12 bytes a pixel at the finest scale), the
-half-size float images (6 bytes a pixel) and one band's maps (~25 MB at any size): 0.31 GB above
-what the process held, at 24 MP, where the whole-image call took 3.9 GB (and 3× the time).
+means and the value are pytorch-msssim's, hence CompressAI's bench's, to the last bit, with every
+band height and thread count tried (one to 16 rows and the default; one and two threads:
+``tests/metrics/test_bands.py``; Kodak, CLIC and 24 MP images compared in ``benchmarks/README.md``).
+What stays: that map (12 bytes a pixel at the finest scale), the half-size float images (6 bytes a
+pixel) and one band's maps (~25 MB at any size): 0.31 GB above what the process held, at 24 MP,
+where the whole-image call took 3.9 GB (and 3× the time).
 """
 
 from __future__ import annotations
