@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from licbench.bench.jobs import Job, codec_key
@@ -86,13 +86,22 @@ def figures(
     learned = learned_codecs(codecs)
     if not learned or set(have) == {codec.label for codec in learned}:
         return None
-    records = store.get(job.key for job in jobs).values()
+    size = common_size(store.get(job.key for job in jobs).values())
+    if size is None:
+        return None
+    height, width = size
+    top = top_qualities(learned, jobs)
+    return {c.label: _figure(c, top[c.label], height, width, store) for c in learned}
+
+
+def common_size(records: Iterable[Any]) -> tuple[int, int] | None:
+    """The most common (height, width) of the records that succeeded; of equally common sizes
+    the largest (most pixels, then the taller): a rule of the images, never of the order the
+    store returns records in (by job key, which changes with a codec's version)."""
     sizes = Counter((r.height, r.width) for r in records if r.ok and r.width and r.height)
     if not sizes:
         return None
-    height, width = sizes.most_common(1)[0][0]
-    top = top_qualities(learned, jobs)
-    return {c.label: _figure(c, top[c.label], height, width, store) for c in learned}
+    return max(sizes, key=lambda size: (sizes[size], size[0] * size[1], size))
 
 
 def _figure(codec: Codec, quality: float, height: int, width: int, store: Store) -> dict[str, Any]:
