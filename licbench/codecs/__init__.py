@@ -1,7 +1,9 @@
 """The codec registry: the one table of codec names.
 
 Built-in codecs are registered lazily here ("module:Class"), so listing names imports nothing
-heavy; plugins come in through the ``licbench.codecs`` entry-point group.
+heavy; licbench's learned architectures register themselves, each in its own module of
+``licbench/codecs/learned/archs/`` (found there; none imports torch); plugins come in through
+the ``licbench.codecs`` entry-point group.
 """
 
 from __future__ import annotations
@@ -34,14 +36,18 @@ CODECS.register("vtm", "licbench.codecs.external:vtm")
 CODECS.register("x265", "licbench.codecs.external:x265")
 CODECS.register("vvenc", "licbench.codecs.external:vvenc")
 CODECS.register("cjxl", "licbench.codecs.external:cjxl")
-# learned codecs: need ckpt=... (or weights=random); the -tiny ones ship their checkpoints
-CODECS.register("cca", "licbench.codecs.learned.codec:CCA")
-CODECS.register("convnext-charm", "licbench.codecs.learned.codec:ConvNeXtCharm")
-CODECS.register("swint-charm", "licbench.codecs.learned.codec:SwinTCharm")
-CODECS.register("cca-tiny", "licbench.codecs.learned.bundled:CCATiny")
-CODECS.register("convnext-charm-tiny", "licbench.codecs.learned.bundled:ConvNeXtCharmTiny")
 # CompressAI's zoo and your own CompressAI-API modules: need model=... (compressai:model=mbt2018)
 CODECS.register("compressai", "licbench.codecs.learned.compressai_codec:CompressAICodec")
+
+
+def _register_learned_architectures() -> None:
+    # licbench's architectures (cca, convnext-charm, swint-charm; need ckpt=... or
+    # weights=random) and their bundled -tiny codecs: each declared in its own module of
+    # licbench/codecs/learned/archs/ (no torch), which is searched, not listed here
+    from licbench.codecs.learned.configs import declared_codecs
+
+    for name, cls in declared_codecs().items():
+        CODECS.register(name, cls)
 
 
 def _register_user_definitions() -> None:
@@ -51,6 +57,7 @@ def _register_user_definitions() -> None:
     register_user_definitions(CODECS)
 
 
+_register_learned_architectures()
 _register_user_definitions()
 
 

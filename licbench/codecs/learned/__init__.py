@@ -1,9 +1,11 @@
-"""Learned image codecs: CCA, ConvNeXt-ChARM and SwinT-ChARM on one channel-wise latent codec.
+"""Learned image codecs: licbench's architectures and CompressAI-API models on one stack.
 
-``create_model`` / ``list_models`` build the PyTorch models from the one table of configurations
-(``configs``); ``LearnedCodec`` and its subclasses ``CCA``, ``ConvNeXtCharm``, ``SwinTCharm`` are
-the licbench codecs (real bitstreams, decode from bytes only). Importing this package does not
-import torch: the codec classes load on first access.
+``LearnedCodecBase`` (``codec``) is every learned codec's base: ``LearnedCodec`` runs licbench's
+architectures (CCA, ConvNeXt-ChARM, SwinT-ChARM on one channel-wise latent codec; each declared
+in its own module of ``archs/``, which registers it) and ``CompressAICodec``
+(``compressai_codec``) CompressAI's zoo and your own CompressAI-API modules. ``create_model`` /
+``list_models`` build the PyTorch models from the architectures' registry (``configs``).
+Importing this package does not import torch: the codec classes load on first access.
 """
 
 from __future__ import annotations
@@ -19,14 +21,21 @@ warnings.filterwarnings(
     "ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning
 )
 
-_CODEC_EXPORTS = ("LearnedCodec", "CCA", "ConvNeXtCharm", "SwinTCharm")
+_CODEC_EXPORTS = {
+    "LearnedCodecBase": "licbench.codecs.learned.codec:LearnedCodecBase",
+    "LearnedCodec": "licbench.codecs.learned.codec:LearnedCodec",
+    "CompressAICodec": "licbench.codecs.learned.compressai_codec:CompressAICodec",
+    "CCA": "licbench.codecs.learned.archs.cca:CCA",
+    "ConvNeXtCharm": "licbench.codecs.learned.archs.convnext_charm:ConvNeXtCharm",
+    "SwinTCharm": "licbench.codecs.learned.archs.swint_charm:SwinTCharm",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _CODEC_EXPORTS:
-        from licbench.codecs.learned import codec
+        from licbench.registry import import_object
 
-        return getattr(codec, name)
+        return import_object(_CODEC_EXPORTS[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -5,6 +5,10 @@ float16 to keep the package small; they load into float32 models) and ``training
 were trained (data, λs, α, steps, wall time), written by ``benchmarks/train_tiny_series.sh`` and
 ``benchmarks/export_bundled.py``. They are tiny models trained for minutes on two CPU cores: a
 demonstration of the pipeline and a sanity anchor, not the papers' numbers.
+
+The codecs themselves are declared with their architecture, :class:`Bundled` mixed in before
+its codec: ``cca-tiny`` in ``archs/cca.py``, ``convnext-charm-tiny`` in
+``archs/convnext_charm.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from licbench.codecs.base import Availability
-from licbench.codecs.learned.codec import CCA, ConvNeXtCharm, LearnedCodec
+from licbench.codecs.learned.codec import LearnedCodec
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -27,8 +31,15 @@ def bundled_checkpoints(name: str) -> list[Path]:
     return sorted(folder.glob("*.pt"))
 
 
-class _Bundled(LearnedCodec):
-    """A learned codec whose checkpoints are the bundled ones; only ``device`` may be chosen."""
+class Bundled(LearnedCodec):
+    """A learned codec whose checkpoints are the bundled ones; only ``device`` may be chosen.
+
+    Mixed in before an architecture's codec, in that architecture's module (``archs/``)::
+
+        @register_codec("cca-tiny")
+        class CCATiny(Bundled, CCA):
+            bundle = "cca-tiny"  # the folder under weights/
+    """
 
     bundle: ClassVar[str]
     official_weights = False  # the bundled checkpoints, never the paper's
@@ -48,13 +59,3 @@ class _Bundled(LearnedCodec):
                 "reinstall licbench (the wheel ships them)",
             )
         return base
-
-
-class CCATiny(_Bundled, CCA):
-    bundle = "cca-tiny"
-    description = "CCA tiny (bundled CPU-trained checkpoints, CCA loss α=1; see training.json)"
-
-
-class ConvNeXtCharmTiny(_Bundled, ConvNeXtCharm):
-    bundle = "convnext-charm-tiny"
-    description = "ConvNeXt-ChARM tiny (bundled CPU-trained checkpoints, CCA loss α=1)"

@@ -8,9 +8,10 @@ second entropy model) is not part of this coding model.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import Tensor, nn
 
-from licbench.codecs.learned.configs import CCAConfig
 from licbench.codecs.learned.latent_codec import ChannelARLatentCodec
 from licbench.codecs.learned.layers import (
     NAFBlock,
@@ -22,6 +23,9 @@ from licbench.codecs.learned.layers import (
 )
 from licbench.codecs.learned.model import LearnedCompressionModel
 from licbench.codecs.learned.tiling import Step
+
+if TYPE_CHECKING:  # the configuration is declared with the architecture
+    from licbench.codecs.learned.archs.cca import CCAConfig
 
 
 def _block_steps(blocks: nn.Sequential) -> list[Step]:

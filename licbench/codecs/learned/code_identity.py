@@ -11,10 +11,13 @@ Which code
       transitively, every ``licbench.codecs.learned`` module it imports (found by reading the
       import statements, nested ones included, without importing anything): layers, the latent
       codec, slice coder, support policy, model base class, tiling. Plus the codec glue that turns
-      pixels into bytes and back (``codec.py``, ``bitstream.py``), not followed further (it
-      imports checkpoint downloading, latency timers: no part of the numbers). ``configs.py``
-      holds every architecture's configurations, so instead of the file the *configuration in
-      use* is digested (its dataclass ``repr``: every width, depth and slice size).
+      pixels into bytes and back (``codec.py``: the learned-codec stack's base and licbench's
+      kind, ``bitstream.py``), not followed further (it imports checkpoint downloading, latency
+      timers: no part of the numbers). An architecture's declaration (its module in ``archs/``)
+      holds its configurations, and the registry (``configs.py``) every architecture's, so
+      instead of those files the *configuration in use* is digested (its dataclass ``repr``:
+      every width, depth and slice size); a declaration can hold nothing else that changes the
+      numbers (``configs.register_architecture`` refuses it).
     * CompressAI models (zoo or your own ``package.module:Class``): the source files of the model
       class and of each base class up to ``torch.nn.Module`` (compressai's ``google.py`` and
       ``base.py``, say), or, for a factory function, the module defining it; the rest of
@@ -47,8 +50,10 @@ from typing import Any
 PACKAGE = "licbench.codecs.learned"
 #: the coding glue of licbench's learned codecs, digested without following its imports
 GLUE = (f"{PACKAGE}.codec", f"{PACKAGE}.bitstream")
-#: holds all architectures' configurations: replaced by the configuration in use
+#: hold the architectures' configurations: replaced by the configuration in use (the registry,
+#: and the package of declarations, one module per architecture)
 CONFIGS = f"{PACKAGE}.configs"
+DECLARATIONS = f"{PACKAGE}.archs"
 
 _file_cache: dict[tuple[str, int, int], str] = {}
 
@@ -87,18 +92,25 @@ def _is_module(name: str, package: str) -> bool:
 
 
 def module_closure(
-    start: Iterable[str], package: str = PACKAGE, exclude: Iterable[str] = (CONFIGS,)
+    start: Iterable[str],
+    package: str = PACKAGE,
+    exclude: Iterable[str] = (CONFIGS, DECLARATIONS),
 ) -> list[str]:
-    """``start`` and every module under ``package`` they import, transitively; sorted."""
-    skip = set(exclude)
+    """``start`` and every module under ``package`` they import, transitively, except the
+    modules ``exclude`` names and those under them; sorted."""
+    skip = tuple(exclude)
+
+    def wanted(name: str) -> bool:
+        return not any(name == s or name.startswith(s + ".") for s in skip)
+
     seen: set[str] = set()
-    todo = [name for name in start if name not in skip]
+    todo = [name for name in start if wanted(name)]
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        todo.extend(m for m in _imported(module_file(name), package) if m not in skip)
+        todo.extend(m for m in _imported(module_file(name), package) if wanted(m))
     return sorted(seen)
 
 

@@ -55,7 +55,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,18 +206,19 @@ def meta_twin(model: nn.Module) -> nn.Module:
     A licbench model is rebuilt from its arch and config (nothing is allocated); any other
     module is deep-copied and moved (its memory, once, for the copy).
     """
+    from licbench.codecs.learned.model import LearnedCompressionModel
+
     if all(p.device.type == "meta" for p in model.parameters()):
         return model.eval()
-    arch, config = getattr(model, "arch", None), getattr(model, "config_name", None)
-    if isinstance(arch, str) and isinstance(config, str) and hasattr(model, "latent"):
+    if isinstance(model, LearnedCompressionModel):
         from licbench.codecs.learned.configs import create_model
 
         with torch.device("meta"):
-            return create_model(arch, config).eval()
+            return create_model(model.arch, model.config_name).eval()
     return copy.deepcopy(model).to("meta").eval()
 
 
-def _licbench_macs(model: nn.Module, x: Tensor) -> dict[str, int]:
+def licbench_macs(model: nn.Module, x: Tensor) -> dict[str, int]:
     """The parts of a licbench model (g_a, g_s and ``ChannelARLatentCodec``) as coding runs them."""
     latent = model.latent
     y, analysis = _macs(model.g_a, x)
@@ -242,7 +243,7 @@ def _licbench_macs(model: nn.Module, x: Tensor) -> dict[str, int]:
     }
 
 
-def _compressai_macs(model: nn.Module, x: Tensor) -> dict[str, int]:
+def compressai_macs(model: nn.Module, x: Tensor) -> dict[str, int]:
     """A CompressAI-style model: ``g_a``, ``g_s``, optional ``h_a``/``h_s`` (or mean and scale
     branches) and optional ``context_prediction`` + ``entropy_parameters``."""
     y, analysis = _macs(model.g_a, x)
@@ -269,22 +270,43 @@ def _compressai_macs(model: nn.Module, x: Tensor) -> dict[str, int]:
     return out
 
 
-def count_macs(
-    model: nn.Module, height: int, width: int, *, pad_multiple: int = 64
-) -> dict[str, int]:
-    """MACs of each part of :data:`PARTS` for one ``height`` × ``width`` image (padded first)."""
-    hp, wp = -(-height // pad_multiple) * pad_multiple, -(-width // pad_multiple) * pad_multiple
-    twin = meta_twin(model)
-    x = torch.empty(1, 3, hp, wp, device="meta")
-    with torch.no_grad():
-        if hasattr(twin, "latent") and hasattr(twin.latent, "slice_parameters"):
-            return _licbench_macs(twin, x)
-        if hasattr(twin, "g_a") and hasattr(twin, "g_s"):
-            return _compressai_macs(twin, x)
+def parts_counter(model: nn.Module) -> Callable[[nn.Module, Tensor], dict[str, int]]:
+    """How to count a bare model's parts (a codec says it itself: ``macs_counter``): a licbench
+    model's with :func:`licbench_macs`, a module with CompressAI's ``g_a`` and ``g_s`` with
+    :func:`compressai_macs`."""
+    from licbench.codecs.learned.model import LearnedCompressionModel
+
+    if isinstance(model, LearnedCompressionModel):
+        return licbench_macs
+    if isinstance(getattr(model, "g_a", None), nn.Module) and isinstance(
+        getattr(model, "g_s", None), nn.Module
+    ):
+        return compressai_macs
     raise TypeError(
         f"{type(model).__name__}: cannot find the parts to count (expected g_a and g_s, and "
         "a licbench latent codec or CompressAI's h_a/h_s/context_prediction)"
     )
+
+
+def count_macs(
+    model: nn.Module,
+    height: int,
+    width: int,
+    *,
+    pad_multiple: int = 64,
+    parts: Callable[[nn.Module, Tensor], dict[str, int]] | None = None,
+) -> dict[str, int]:
+    """MACs of each part of :data:`PARTS` for one ``height`` × ``width`` image (padded first).
+
+    ``parts`` runs the parts on the meta twin and the meta input (a codec's ``macs_counter``);
+    None: :func:`parts_counter` chooses by the model's type.
+    """
+    count = parts or parts_counter(model)
+    hp, wp = -(-height // pad_multiple) * pad_multiple, -(-width // pad_multiple) * pad_multiple
+    twin = meta_twin(model)
+    x = torch.empty(1, 3, hp, wp, device="meta")
+    with torch.no_grad():
+        return count(twin, x)
 
 
 def counting_size(
@@ -325,24 +347,26 @@ def measure_complexity(
     pad_multiple: int | None = None,
     peak_memory: Mapping[str, Any] | None = None,
     count_pixels: int | None = None,
+    parts: Callable[[nn.Module, Tensor], dict[str, int]] | None = None,
 ) -> Complexity:
     """Parameters and MACs per part of ``model`` coding one ``height`` × ``width`` image.
 
     ``pad_multiple`` defaults to the model's own (licbench: 64) or 64. ``peak_memory``, when
     given (from :func:`measure_peak_memory`), is carried into the result. ``count_pixels``:
     count on a padded size of at most that many pixels (:func:`counting_size`) and scale by
-    the ratio of padded areas; None: count on the image's own padded size.
+    the ratio of padded areas; None: count on the image's own padded size. ``parts``: see
+    :func:`count_macs`.
     """
     multiple = pad_multiple or int(getattr(model, "pad_multiple", 64))
     padded = (-(-height // multiple) * multiple, -(-width // multiple) * multiple)
     counted = None
     if count_pixels is not None and padded[0] * padded[1] > count_pixels:
         counted = counting_size(height, width, multiple, count_pixels)
-        small = count_macs(model, *counted, pad_multiple=multiple)
+        small = count_macs(model, *counted, pad_multiple=multiple, parts=parts)
         ratio = padded[0] * padded[1] / (counted[0] * counted[1])
         macs = {part: round(value * ratio) for part, value in small.items()}
     else:
-        macs = count_macs(model, height, width, pad_multiple=multiple)
+        macs = count_macs(model, height, width, pad_multiple=multiple, parts=parts)
     return Complexity(
         params=count_parameters_by_part(model),
         macs=macs,
@@ -384,24 +408,27 @@ def codec_complexity(
 ) -> Complexity:
     """Complexity of a learned codec's model at one rate point (default: its highest).
 
-    A licbench codec (``arch`` and ``config``) is counted on a model built on the meta device:
-    no checkpoint is read, and every rate point has the same architecture. Any other codec with
-    a ``model(quality)`` method (the ``compressai`` codec) is counted on that model, whose size
-    may change with quality (CompressAI's zoo widens N and M at its top qualities); the highest
-    rate point gives the largest figure. ``count_pixels``: see :func:`measure_complexity`.
+    Asks the codec's class (:class:`~licbench.codecs.learned.codec.LearnedCodecBase`): its
+    ``complexity_model`` is the model counted (licbench's architectures: built on the meta
+    device, no checkpoint read, every rate point the same; a CompressAI-API model: the model
+    of that rate point, whose size may change with quality, the highest giving the largest
+    figure) and its ``macs_counter`` runs the model's parts as its coding does
+    (:func:`licbench_macs`, :func:`compressai_macs`).
+    ``count_pixels``: see :func:`measure_complexity`.
     """
-    from licbench.codecs.learned.configs import ARCHS
+    from licbench.codecs.learned.codec import LearnedCodecBase
+    from licbench.registry import import_object
 
-    arch, config = getattr(codec, "arch", None), getattr(codec, "config", None)
-    if arch in ARCHS and isinstance(config, str):
-        return model_complexity(
-            arch, config, height, width, peak_memory=peak_memory, count_pixels=count_pixels
-        )
-    if not callable(getattr(codec, "model", None)):
-        raise TypeError(f"{type(codec).__name__} is not a learned codec (no model(quality))")
-    q = quality if quality is not None else max(codec.qualities)
+    if not isinstance(codec, LearnedCodecBase):
+        raise TypeError(f"{type(codec).__name__} is not a learned codec (no LearnedCodecBase)")
     return measure_complexity(
-        codec.model(q), height, width, peak_memory=peak_memory, count_pixels=count_pixels
+        codec.complexity_model(quality),
+        height,
+        width,
+        pad_multiple=codec.pad_multiple,
+        peak_memory=peak_memory,
+        count_pixels=count_pixels,
+        parts=import_object(codec.macs_counter),
     )
 
 
@@ -415,6 +442,7 @@ def _child(spec: str, operation: str, height: int, width: int, quality: int, pat
     import numpy as np
 
     from licbench.codecs import CODECS, CodecSpec, create_codec
+    from licbench.codecs.learned.codec import LearnedCodecBase
 
     def rss_mb() -> float:  # Linux reports kilobytes, macOS bytes
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -423,7 +451,7 @@ def _child(spec: str, operation: str, height: int, width: int, quality: int, pat
     CODECS.get(CodecSpec.parse(spec).name)  # the codec's module and libraries, before the model
     imported = rss_mb()
     codec = create_codec(spec)
-    model = codec.model(quality) if hasattr(codec, "model") else None
+    model = codec.model(quality) if isinstance(codec, LearnedCodecBase) else None
     loaded = rss_mb()
     cuda = torch.cuda.is_available() and any(
         p.device.type == "cuda" for p in (model.parameters() if model is not None else ())

@@ -38,7 +38,11 @@ and a model that none of these can build is refused in one line that names the c
 arguments and how to give them. A constructor argument that the weights do not reveal (a flag
 that changes what the model does, not its tensors' shapes) must be given with ``arg.``.
 
-Images are padded to a multiple of 64
+It stands on the learned-codec stack (:class:`~licbench.codecs.learned.codec.LearnedCodecBase`,
+which owns ``device``, ``seed``, ``ckpt``/``order`` and ``weights``, the model of each rate point
+under a forked RNG, the tag check, ``environment()``, pixels to tensors and back, and what
+complexity counting asks) and supplies what CompressAI's models do their own way: how they are
+built, how eval_model pads, and the container. Images are padded to a multiple of 64
 with CompressAI's centred zero padding and cropped after decoding, exactly as
 ``python -m compressai.utils.eval_model`` does, so bpp (up to the container's few bytes), PSNR
 and MS-SSIM equal its numbers on the same weights. The bytes are a ``container``: ``decode``
@@ -58,18 +62,22 @@ Listing this codec imports neither torch nor compressai; the first instance does
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import inspect
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from licbench.codecs.base import Codec, CodecSpecError, check_rgb8
+from licbench.codecs.base import CodecSpecError
 from licbench.codecs.learned import container
+from licbench.codecs.learned.codec import Frame, LearnedCodecBase, image_tensor
 from licbench.core.availability import Availability
 
 if TYPE_CHECKING:
     import numpy as np
+    import torch
+    from torch import nn
+
+    from licbench.codecs.learned.latency import StageTimer
 
 #: images are padded to a multiple of this (six stride-2 stages), as eval_model does
 PAD_MULTIPLE = 64
@@ -181,8 +189,13 @@ class CodecUnavailableError(CodecSpecError):
         self.availability = availability
 
 
-class CompressAICodec(Codec):
+class CompressAICodec(LearnedCodecBase):
     """A CompressAI-API model (zoo or your own) as a licbench codec; see the module docstring.
+
+    On the learned-codec stack (:class:`~licbench.codecs.learned.codec.LearnedCodecBase`) it
+    supplies what CompressAI's models do their own way: building (zoo tables, your class,
+    checkpoints, random weights; variable-rate scales), CompressAI's centred padding, and the
+    ``LZ`` container around ``compress``'s strings and shape.
 
     Subclasses registered under a name of their own (an entry point of a plugin) set
     :attr:`defaults`, e.g. ``{"model": "my_pkg.models:MyNet", "ckpt": "/models/mynet"}``; spec
@@ -195,13 +208,13 @@ class CompressAICodec(Codec):
         "or your own module (model=package.module:Class, ckpt=FILE_OR_DIR, arg.NAME=VALUE)"
     )
     defaults: ClassVar[dict[str, str]] = {}
-    integer_quality: ClassVar[bool] = True
-    float_decoder: ClassVar[bool] = True
-    #: overwritten per instance with (1, number of rate points)
-    quality_range: ClassVar[tuple[float, float]] = (1, 1)
+    tag_bytes: ClassVar[int] = container.TAG_BYTES
+    format_error: ClassVar[type[container.ContainerError]] = container.ContainerError
+    pad_multiple: ClassVar[int] = PAD_MULTIPLE
 
     def __init__(self, **params: str) -> None:
         super().__init__()
+        self.spec_name = "compressai"
         params = {**self.defaults, **params}
         unknown = sorted(k for k in set(params) - set(PARAMETERS) if not k.startswith(ARG_PREFIX))
         if unknown:
@@ -220,17 +233,16 @@ class CompressAICodec(Codec):
         self.model_name = model
         self.is_zoo = ":" not in model
         self.ckpt = params.get("ckpt") or None
-        self.order = params.get("order", "auto")
-        self.device = self._parse_device(params.get("device", "cpu"))
-        try:
-            self.seed = int(params.get("seed", "0"))
-        except ValueError:
-            raise CodecSpecError(f"compressai: seed={params['seed']!r} is not an integer") from None
         weights = params.get("weights") or None
-        if weights is not None and weights not in WEIGHTS:
-            raise CodecSpecError(f"compressai: weights={weights!r}; choose from {WEIGHTS}")
-        if self.ckpt and weights:
-            raise CodecSpecError("compressai: give ckpt=... or weights=..., not both")
+        order = params.get("order", "auto")
+        self._parse_shared(
+            ckpt=self.ckpt,
+            weights=weights,
+            weight_choices=WEIGHTS,
+            seed=params.get("seed", "0"),
+            order=order,
+            device=params.get("device", "cpu"),
+        )
         self._factory: Any = None
         self.metric: str | None = None
         self._files: dict[int, Path] = {}  # rate point -> cached zoo file (weights=pretrained)
@@ -241,29 +253,12 @@ class CompressAICodec(Codec):
         else:
             self._init_own(params.get("metric"), weights)
         if self.ckpt:
-            self._init_checkpoints()
-        self.quality_range = (min(self.qualities), max(self.qualities))  # type: ignore[misc]
+            self._init_checkpoints(order)
+        self._set_qualities(self.qualities)
         self.integer_quality = not self.vbr  # type: ignore[misc]  # known only per instance
-        self._models: dict[int, Any] = {}  # rate point -> model
-        self._tags: dict[int, bytes] = {}
-        self._sha256: dict[int, str] = {}
         self._scales: dict[int, float] = {}  # rate point -> the scale its tables were made for
-        self._code: str | None = None
 
     # ------------------------------------------------------------------ setup
-    def _parse_device(self, device: str) -> Any:
-        import torch
-
-        try:
-            dev = torch.device(device)
-        except RuntimeError:
-            raise CodecSpecError(f"compressai: device={device!r}; use cpu or cuda[:N]") from None
-        if dev.type not in ("cpu", "cuda"):
-            raise CodecSpecError(f"compressai: device={device!r}; use cpu or cuda[:N]")
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise CodecSpecError(f"compressai: device={device} but torch sees no CUDA device")
-        return dev
-
     def _init_zoo(self, metric: str | None, weights: str | None) -> None:
         from licbench.codecs.learned import zoo
 
@@ -348,19 +343,8 @@ class CompressAICodec(Codec):
                 f"give them in the spec: {_give_arguments(needed)}"
             )
 
-    def _init_checkpoints(self) -> None:
-        from licbench.codecs.learned.checkpoints import (
-            ORDERS,
-            CheckpointError,
-            discover_rate_points,
-        )
-
-        if self.order not in ORDERS:
-            raise CodecSpecError(f"compressai: order={self.order!r}; choose from {ORDERS}")
-        try:
-            self.rate_points = discover_rate_points(self.ckpt, self.order)
-        except CheckpointError as exc:
-            raise CodecSpecError(f"compressai: {exc}") from None
+    def _init_checkpoints(self, order: str) -> None:
+        self._read_checkpoints(self.ckpt or "", order)
         if self.vbr:
             if len(self.rate_points) != 1:
                 raise CodecSpecError(
@@ -369,16 +353,6 @@ class CompressAICodec(Codec):
                 )
             return
         self.qualities = tuple(rp.quality for rp in self.rate_points)
-
-    @classmethod
-    def available(cls) -> Availability:
-        # find_spec only: listing codecs must not import torch or compressai
-        for module, dist in (("torch", "torch"), ("compressai", "compressai")):
-            if importlib.util.find_spec(module) is None:
-                return Availability(
-                    False, f"the {dist} package is not installed", f"pip install {dist}"
-                )
-        return Availability.yes()
 
     @classmethod
     def available_for(cls, params: Mapping[str, str]) -> Availability:
@@ -403,32 +377,29 @@ class CompressAICodec(Codec):
         return base
 
     # ------------------------------------------------------------------ models
-    def _rate_point(self, quality: float) -> int:
+    @property
+    def who(self) -> str:
+        return f"compressai:model={self.model_name}"
+
+    def rate_point(self, quality: float) -> int:
         """The rate point (weights) that codes ``quality``: a variable-rate model has one."""
         if not self.vbr:
-            return self._quality_index(quality)
+            return super().rate_point(quality)
         low, high = self.quality_range
         if not low <= float(quality) <= high:
-            raise ValueError(
-                f"compressai:model={self.model_name}: quality {quality!r} is outside "
-                f"{low:g}–{high:g}"
-            )
+            raise ValueError(f"{self.who}: quality {quality!r} is outside {low:g}–{high:g}")
         return 1
 
-    def _quality_index(self, quality: float) -> int:
-        q = int(quality) if float(quality).is_integer() else -1
-        if q not in self.qualities:
-            raise ValueError(
-                f"compressai:model={self.model_name}: quality {quality!r} is not one of "
-                f"{list(self.qualities)}"
-            )
-        return q
+    def rate_points_here(self) -> tuple[int, ...]:
+        return (1,) if self.vbr else tuple(self.qualities)
 
-    def _build(self, q: int) -> tuple[Any, str]:
-        """The model of quality ``q`` and the sha256 that identifies its weights."""
+    def build(self, rate_point: int) -> tuple[Any, str]:
+        """The model of ``rate_point`` (eval mode, tables ready, on the device) and the sha256
+        that identifies its weights."""
         from licbench.codecs.learned import own_model, zoo
         from licbench.codecs.learned.checkpoints import read_checkpoint
 
+        q = rate_point
         if self.weights == "checkpoint":
             rp = self.rate_points[q - 1]
             obj, source = read_checkpoint(rp.path), str(rp.path)
@@ -436,13 +407,17 @@ class CompressAICodec(Codec):
                 net = zoo.build_from_checkpoint(self.model_name, obj, source)
             else:
                 net = self._own_model(own_model.unwrap_state_dict(obj, source), source)
-            return net, rp.sha256
-        if self.weights == "pretrained":
+            sha256 = rp.sha256
+        elif self.weights == "pretrained":
             net = zoo.build_pretrained(self.model_name, self.metric or "mse", q)
-            return net, cached_sha256(self._files[q])
-        net = zoo.build_random(self.model_name, q) if self.is_zoo else self._own_model(None)
-        identity = f"random:{self.model_name}:{q}:{self.seed}"
-        return net, hashlib.sha256(identity.encode()).hexdigest()
+            sha256 = cached_sha256(self._files[q])
+        else:
+            net = zoo.build_random(self.model_name, q) if self.is_zoo else self._own_model(None)
+            identity = f"random:{self.model_name}:{q}:{self.seed}"
+            sha256 = hashlib.sha256(identity.encode()).hexdigest()
+        if self.vbr:
+            zoo.prepare_vbr(net)
+        return own_model.prepare(net).to(self.device), sha256
 
     def _own_model(self, state_dict: dict[str, Any] | None, source: str = "") -> Any:
         """Your model, built as the module docstring says, with ``state_dict`` loaded (None:
@@ -496,25 +471,6 @@ class CompressAICodec(Codec):
             net.update(force=True)
         return net.eval()
 
-    def model(self, quality: float) -> Any:
-        """The torch module of one rate point: built on first use, eval mode, tables ready."""
-        import torch
-
-        from licbench.codecs.learned.own_model import prepare
-        from licbench.codecs.learned.zoo import prepare_vbr
-
-        q = self._rate_point(quality)
-        if q not in self._models:
-            with torch.random.fork_rng(devices=[]):  # leave the caller's RNG alone
-                torch.manual_seed(self.seed)
-                net, sha256 = self._build(q)
-            if self.vbr:
-                prepare_vbr(net)
-            self._models[q] = prepare(net).to(self.device)
-            self._sha256[q] = sha256
-            self._tags[q] = bytes.fromhex(sha256)[: container.TAG_BYTES]
-        return self._models[q]
-
     def _scaled_model(self, q: int, scale: Any) -> Any:
         """Rate point ``q``'s variable-rate model with the tables of ``scale`` (rebuilt only
         when the scale changes: the same scale always gives the same tables)."""
@@ -538,16 +494,13 @@ class CompressAICodec(Codec):
             return ",".join(f"{rp.quality}:{rp.sha256}" for rp in self.rate_points)
         return ",".join(f"{q}:{cached_sha256(path)}" for q, path in self._files.items())
 
-    def code_digest(self) -> str:
-        """Digest of the model class's code and its bases' (compressai's own modules, or your
-        module): :mod:`licbench.codecs.learned.code_identity`. Once per codec."""
-        if self._code is None:
-            from licbench.codecs.learned import zoo
-            from licbench.codecs.learned.code_identity import model_code_digest
+    def _digest_code(self) -> str:
+        """The model class's code and its bases' (compressai's own modules, or your module)."""
+        from licbench.codecs.learned import zoo
+        from licbench.codecs.learned.code_identity import model_code_digest
 
-            owner = zoo.zoo_architecture(self.model_name) if self.is_zoo else self._factory
-            self._code = model_code_digest(owner, own=not self.is_zoo)
-        return self._code
+        owner = zoo.zoo_architecture(self.model_name) if self.is_zoo else self._factory
+        return model_code_digest(owner, own=not self.is_zoo)
 
     def version(self) -> str:
         import torch
@@ -579,115 +532,93 @@ class CompressAICodec(Codec):
             ]
         )
 
-    def encode(self, image: np.ndarray, quality: float) -> bytes:
-        import numpy as np
-        import torch
+    def pad(self, image: np.ndarray) -> torch.Tensor:
+        """Floats in [0, 1], contiguous NCHW as torchvision's ToTensor gives eval_model,
+        padded as eval_model pads (centred, zeros), on the device."""
         import torch.nn.functional as F
         from compressai.ops import compute_padding
+
+        x = image_tensor(image).contiguous().float().div(255)
+        pad, _ = compute_padding(*image.shape[:2], min_div=PAD_MULTIPLE)
+        return F.pad(x, pad, mode="constant", value=0).to(self.device)
+
+    def compress(self, model: Any, x: torch.Tensor, quality: float, rate_point: int) -> Any:
+        import torch
 
         from licbench.codecs.learned.zoo import vbr_scale
 
-        check_rgb8(image)
-        net = self.model(quality)
-        q = self._rate_point(quality)
-        height, width = image.shape[:2]
-        # contiguous NCHW in [0, 1], as torchvision's ToTensor gives eval_model
-        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div(255)
-        pad, _ = compute_padding(height, width, min_div=PAD_MULTIPLE)
-        x = F.pad(x[None], pad, mode="constant", value=0).to(self.device)
         scale = vbr_scale(float(quality)) if self.vbr else None
         with torch.no_grad():
             if scale is None:
-                out = net.compress(x)
+                out = model.compress(x)
             else:  # as eval_model --vbr_quantstep: stage 2, s=0, inputscale = 1 / step
-                net = self._scaled_model(q, scale)
-                out = net.compress(x, stage=2, s=0, inputscale=scale.to(self.device))
+                model = self._scaled_model(rate_point, scale)
+                out = model.compress(x, stage=2, s=0, inputscale=scale.to(self.device))
         if not (isinstance(out, dict) and "strings" in out and "shape" in out):
             got = sorted(out) if isinstance(out, dict) else type(out).__name__
             raise TypeError(
-                f"{type(net).__qualname__}.compress(x) must return a dict with 'strings' and "
+                f"{type(model).__qualname__}.compress(x) must return a dict with 'strings' and "
                 f"'shape', got {got}"
             )
+        return out["shape"], out["strings"], float(scale) if scale is not None else None
+
+    def pack(self, payload: Any, rate_point: int, tag: bytes, height: int, width: int) -> bytes:
+        shape, strings, scale = payload
         return container.pack(
             container.Container(
-                self.model_name,
-                self._tags[q],
-                q,
-                height,
-                width,
-                PAD_MULTIPLE,
-                out["shape"],
-                out["strings"],
-                float(scale) if scale is not None else None,
+                self.model_name, tag, rate_point, height, width, PAD_MULTIPLE, shape, strings, scale
             )
         )
 
-    def decode(self, data: bytes) -> np.ndarray:
-        import torch
-        import torch.nn.functional as F
-        from compressai.ops import compute_padding
-
+    def unpack(self, data: bytes) -> Frame:
         box = container.unpack(data)
         if box.model != self.model_name:
             raise container.ContainerError(
                 f"these bytes were made by model {box.model}, not {self.model_name}"
-            )
-        if box.rate_point not in self.qualities:
-            raise container.ContainerError(
-                f"these bytes use rate point {box.rate_point}; {self.model_name} here has "
-                f"{list(self.qualities)}"
             )
         if (box.scale is not None) != self.vbr:
             kind = "a variable-rate" if box.scale is not None else "a single-rate"
             raise container.ContainerError(
                 f"these bytes were made by {kind} model; {self.model_name} here is not one"
             )
-        net = self.model(box.rate_point)
-        if box.weights_tag != self._tags[box.rate_point]:
-            raise container.ContainerError(
-                f"these bytes were made with other weights than {self.model_name} rate point "
-                f"{box.rate_point} here (weights tag {box.weights_tag.hex()} != "
-                f"{self._tags[box.rate_point].hex()}; this codec's weights: "
-                f"{self.weights_identity()})"
-            )
-        with torch.no_grad():
+        return Frame(box.rate_point, box.weights_tag, box.height, box.width, box)
+
+    def decompress(self, model: Any, frame: Frame, timer: StageTimer) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
+        from compressai.ops import compute_padding
+
+        from licbench.codecs.learned.model import to_pixels
+
+        box = frame.parsed
+        with timer.stage("total"), torch.no_grad():
             if box.scale is None:
-                out = net.decompress(box.strings, box.shape)
+                out = model.decompress(box.strings, box.shape)
             else:  # the scale the bytes carry, as the float32 compress() was given
                 scale = torch.tensor(box.scale, dtype=torch.float32)
-                net = self._scaled_model(box.rate_point, scale)
-                out = net.decompress(
+                model = self._scaled_model(box.rate_point, scale)
+                out = model.decompress(
                     box.strings, box.shape, stage=2, s=0, inputscale=scale.to(self.device)
                 )
-        x_hat = out["x_hat"] if isinstance(out, dict) else None
-        if not isinstance(x_hat, torch.Tensor):
-            raise TypeError(
-                f"{type(net).__qualname__}.decompress(strings, shape) must return "
-                "{'x_hat': tensor}"
-            )
-        _, unpad = compute_padding(box.height, box.width, min_div=box.pad_multiple)
-        x_hat = F.pad(x_hat, unpad)
-        if tuple(x_hat.shape) != (1, 3, box.height, box.width):
-            raise ValueError(
-                f"decompress gave x_hat of shape {tuple(x_hat.shape)} for a "
-                f"{box.height}x{box.width} image padded to a multiple of {box.pad_multiple}"
-            )
-        pixels = x_hat[0].clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0)
-        return pixels.cpu().numpy()
+            x_hat = out["x_hat"] if isinstance(out, dict) else None
+            if not isinstance(x_hat, torch.Tensor):
+                raise TypeError(
+                    f"{type(model).__qualname__}.decompress(strings, shape) must return "
+                    "{'x_hat': tensor}"
+                )
+            _, unpad = compute_padding(box.height, box.width, min_div=box.pad_multiple)
+            x_hat = F.pad(x_hat, unpad)
+            if tuple(x_hat.shape) != (1, 3, box.height, box.width):
+                raise ValueError(
+                    f"decompress gave x_hat of shape {tuple(x_hat.shape)} for a "
+                    f"{box.height}x{box.width} image padded to a multiple of {box.pad_multiple}"
+                )
+            return to_pixels(x_hat).cpu()
 
-    def environment(self) -> dict[str, str]:
-        import torch
+    # ------------------------------------------------------------------ complexity
+    macs_counter: ClassVar[str] = "licbench.codecs.learned.complexity:compressai_macs"
 
-        from licbench.codecs.learned.zoo import compressai_version
-
-        env = {
-            "device": str(self.device),
-            "torch": torch.__version__,
-            "compressai": compressai_version(),
-            "threads": str(torch.get_num_threads()),
-            "entropy_device": str(self.device),
-        }
-        if self.device.type == "cuda":
-            env["device_name"] = torch.cuda.get_device_name(self.device)
-            env["cuda"] = str(torch.version.cuda)
-        return env
+    def complexity_model(self, quality: float | None = None) -> nn.Module:
+        """The model of ``quality`` (default: the highest: CompressAI's zoo widens N and M at
+        its top qualities, so that is the largest figure)."""
+        return self.model(quality if quality is not None else max(self.qualities))

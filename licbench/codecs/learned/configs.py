@@ -1,42 +1,39 @@
-"""The learned architectures, one ``Registry`` of them, and ``create_model`` / ``list_models``.
+"""The learned architectures' registry: register_architecture, create_model, list_models.
 
-Why one table: the paper configurations, the tiny test configurations and the names users type
-(``cca``, ``convnext-charm``, ``swint-charm`` × ``paper``, ``tiny``) live here and nowhere else,
-timm-style. They sit in the same generic :class:`~licbench.registry.Registry` as codecs, datasets
-and metrics (:data:`MODELS`), so a name is registered once and an unknown one answers with close
-matches. This module imports no torch, so listing models and parsing specs stay cheap; the
-builders are named lazily (``"module:function"``) and imported only by :func:`create_model`.
+Why a registry that architectures join: an architecture is declared where it is written, in one
+module of ``licbench/codecs/learned/archs/`` (its configurations, its codec class decorated with
+:func:`register_architecture`, codecs with bundled weights decorated with
+:func:`register_codec`), as timm's ``@register_model`` declares a model in its own module. That
+package is searched, not listed: a new module there is a new architecture, with its codec, its
+models ``name/<config>`` and its command-line choices, and no other file names it (neither this
+one, nor :mod:`licbench.codecs`, nor the codec glue). The names sit in the same generic
+:class:`~licbench.registry.Registry` as codecs, datasets and metrics (:data:`MODELS`), so a name
+is registered once and an unknown one answers with close matches.
 
-Facts behind the paper configurations (see ``shared/reference/README.md``):
-
-* CCA (Han et al. 2024, official code LabShuHangGU/CCA): analysis 3→192→224→256→320 with 5×5
-  stride-2 convolutions, 3 residual-bottleneck + 4 NAF blocks after each of the first three;
-  hyperprior 320→256→256→192 (z), separate mean and scale synthesis; 5 slices ∝ i^1.7 =
-  [8, 28, 56, 92, 136]; per slice NAF support transforms (224 ch, 4 blocks), 3×3 convolutions
-  →224→128→slice, LRP. Shapes match the official state dict key by key.
-* ConvNeXt-ChARM (Ghorbel et al. 2023): ConvNeXt stages, depths [3, 3, 9, 3] analysis and
-  [3, 9, 3, 3] synthesis, channels 128→192→256→320; hyper depths [5, 1] / [1, 5] at 192; slice
-  transforms 5×5→224, 5×5→128, 3×3→32 with ReLU; each slice sees its own 32 hyper channels and
-  at most the first 5 earlier slices; LRP.
-* SwinT-ChARM (Zhu et al. 2022): Swin stages (head dim 32, MLP ratio 4), window 8 in g_a/g_s and
-  4 in h_a/h_s, channels (128, 192, 256, 320), depths (2, 2, 6, 2), hyper 192 with depths (5, 1);
-  slice transforms with the hidden widths of the authors' training log, no LRP, every slice sees
-  all earlier ones. 32.6M parameters.
+Nothing here or in ``archs/`` imports torch, so listing models and codecs and parsing specs stay
+cheap: a declaration names its network's builder lazily (``"module:function"``, the module with
+the ``torch.nn`` code), imported only by :func:`create_model`. The declarations are imported
+with :mod:`licbench.codecs` (:func:`declared_codecs`), so the registry is full whenever this
+module can be imported.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import math
-from collections.abc import Iterator, Mapping
+import pkgutil
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from licbench.codecs.learned.latent_config import LatentConfig
 from licbench.registry import Registry, RegistryError, import_object
 
 if TYPE_CHECKING:  # pragma: no cover
     from licbench.codecs.learned.model import LearnedCompressionModel
+
+#: the package whose every module declares one architecture
+DECLARATIONS = "licbench.codecs.learned.archs"
 
 
 def proportional_slices(channels: int, count: int, power: float) -> tuple[int, ...]:
@@ -53,123 +50,88 @@ def proportional_slices(channels: int, count: int, power: float) -> tuple[int, .
 
 
 @dataclass(frozen=True)
-class CCAConfig:
-    """CCA's CNN transforms (names and shapes follow the official ``LICAutoencoder``)."""
-
-    latent: LatentConfig
-    ae_dim: tuple[int, int, int] = (192, 224, 256)
-    naf_blocks: tuple[int, int, int] = (4, 4, 4)
-    res_blocks: int = 3
-    em_dim: int = 224
-    em_blocks: int = 4
-    cc_hidden: tuple[int, int] = (224, 128)
-
-
-@dataclass(frozen=True)
-class ConvNeXtCharmConfig:
-    latent: LatentConfig
-    dims: tuple[int, int, int] = (128, 192, 256)
-    analysis_depths: tuple[int, int, int, int] = (3, 3, 9, 3)
-    synthesis_depths: tuple[int, int, int, int] = (3, 9, 3, 3)
-    hyper_analysis_depths: tuple[int, int] = (5, 1)
-    hyper_synthesis_depths: tuple[int, int] = (1, 5)
-    kernel_size: int = 7
-    mlp_ratio: int = 4
-    layer_scale: float = 1e-6
-    slice_hidden: tuple[int, int] = (224, 128)
-    slice_kernels: tuple[int, int, int] = (5, 5, 3)
-
-
-@dataclass(frozen=True)
-class SwinTCharmConfig:
-    latent: LatentConfig
-    dims: tuple[int, int, int] = (128, 192, 256)
-    analysis_depths: tuple[int, int, int, int] = (2, 2, 6, 2)
-    synthesis_depths: tuple[int, int, int, int] = (2, 6, 2, 2)
-    hyper_analysis_depths: tuple[int, int] = (5, 1)
-    hyper_synthesis_depths: tuple[int, int] = (1, 5)
-    head_dim: int = 32
-    window: int = 8
-    hyper_window: int = 4
-    mlp_ratio: float = 4.0
-    # hidden widths of the two first 3×3 convolutions of each slice transform (slice 0..9)
-    slice_hidden0: tuple[int, ...] = (64, 64, 85, 106, 128, 149, 170, 192, 213, 234)
-    slice_hidden1: tuple[int, ...] = (32, 32, 42, 53, 64, 74, 85, 96, 106, 117)
-
-
-ModelConfig = CCAConfig | ConvNeXtCharmConfig | SwinTCharmConfig
-
-
-@dataclass(frozen=True)
 class Arch:
     """One architecture: its builder (imported lazily) and its named configurations."""
 
     builder: str
     configs: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    #: its codec class, "module:Class" (declared with :func:`register_architecture`)
+    codec: str = ""
 
 
-#: the learned architectures by name; each entry's builder is imported on first ``create_model``
+#: the learned architectures by name, each registered by its own module in ``archs/``
 MODELS: Registry[Arch] = Registry("learned architecture")
+#: the codecs those modules declare (an architecture's, and codecs with bundled weights), by
+#: name; :mod:`licbench.codecs` puts them in its one table of codec names
+DECLARED_CODECS: dict[str, type] = {}
+#: what a declared codec class may set itself: what it is called and where its weights come
+#: from. Everything that changes its numbers lives in the network module its builder names and
+#: in its configuration, which are in its key (:mod:`.code_identity`); a class body with more
+#: (a method, a pad multiple) would change numbers the key does not see, so it is refused.
+DECLARED_ATTRIBUTES = frozenset({"description", "official_weights", "bundle"})
 
-_BUILTIN: dict[str, Arch] = {
-    "cca": Arch(
-        "licbench.codecs.learned.cca:build_cca",
-        {
-            "paper": CCAConfig(
-                LatentConfig(320, 192, proportional_slices(320, 5, 1.7), "full", None, True)
-            ),
-            "tiny": CCAConfig(
-                LatentConfig(48, 32, proportional_slices(48, 5, 1.7), "full", None, True),
-                ae_dim=(32, 40, 48),
-                naf_blocks=(1, 1, 1),
-                res_blocks=1,
-                em_dim=32,
-                em_blocks=1,
-                cc_hidden=(32, 24),
-            ),
-        },
-        "CCA (Han et al., NeurIPS 2024): residual-bottleneck + NAF CNN, 5 uneven slices",
-    ),
-    "convnext-charm": Arch(
-        "licbench.codecs.learned.convnext_charm:build_convnext_charm",
-        {
-            "paper": ConvNeXtCharmConfig(LatentConfig(320, 192, (32,) * 10, "slice", 5, True)),
-            "tiny": ConvNeXtCharmConfig(
-                LatentConfig(80, 48, (8,) * 10, "slice", 5, True),
-                dims=(32, 48, 64),
-                analysis_depths=(1, 1, 1, 1),
-                synthesis_depths=(1, 1, 1, 1),
-                hyper_analysis_depths=(1, 1),
-                hyper_synthesis_depths=(1, 1),
-                slice_hidden=(24, 16),
-                slice_kernels=(3, 3, 3),
-            ),
-        },
-        "ConvNeXt-ChARM (Ghorbel et al. 2023): ConvNeXt stages, 10×32 slices, LRP",
-    ),
-    "swint-charm": Arch(
-        "licbench.codecs.learned.swint_charm:build_swint_charm",
-        {
-            "paper": SwinTCharmConfig(LatentConfig(320, 192, (32,) * 10, "slice", None, False)),
-            "tiny": SwinTCharmConfig(
-                LatentConfig(80, 48, (8,) * 10, "slice", None, False),
-                dims=(32, 48, 64),
-                analysis_depths=(2, 2, 2, 2),
-                synthesis_depths=(2, 2, 2, 2),
-                hyper_analysis_depths=(2, 1),
-                hyper_synthesis_depths=(1, 2),
-                head_dim=16,
-                slice_hidden0=(16, 16, 21, 26, 32, 37, 42, 48, 53, 58),
-                slice_hidden1=(8, 8, 10, 13, 16, 18, 21, 24, 26, 29),
-            ),
-        },
-        "SwinT-ChARM (Zhu et al., ICLR 2022): Swin stages (windows 8 and 4), 10×32 slices",
-    ),
-}
-for _name, _arch in _BUILTIN.items():
-    MODELS.register(_name, _arch)
-del _BUILTIN
+_Class = TypeVar("_Class", bound=type)
+
+
+def _check_declaration(cls: type) -> None:
+    extra = sorted(
+        k
+        for k in vars(cls)
+        if not k.startswith(("__", "_abc_")) and k not in DECLARED_ATTRIBUTES  # (Python's own)
+    )
+    if extra:
+        raise TypeError(
+            f"{cls.__qualname__} declares {', '.join(extra)}: a declared learned codec sets only "
+            f"{', '.join(sorted(DECLARED_ATTRIBUTES))}; what changes its numbers belongs in its "
+            "network module or its configuration (both in its key)"
+        )
+
+
+def _declare(name: str, cls: type) -> None:
+    if name in DECLARED_CODECS:
+        raise RegistryError(
+            f"learned codec {name!r} is already declared by {DECLARED_CODECS[name].__module__}"
+        )
+    DECLARED_CODECS[name] = cls
+
+
+def register_codec(name: str) -> Callable[[_Class], _Class]:
+    """Class decorator: declare a learned codec of a registered architecture under ``name``
+    (one with bundled weights, say); :mod:`licbench.codecs` lists it with every other codec."""
+
+    def decorator(cls: _Class) -> _Class:
+        _check_declaration(cls)
+        _declare(name, cls)
+        return cls
+
+    return decorator
+
+
+def register_architecture(
+    name: str, *, builder: str, configs: Mapping[str, Any], description: str
+) -> Callable[[_Class], _Class]:
+    """Class decorator: declare architecture ``name`` with its codec, as timm's
+    ``@register_model`` declares a model where it is defined.
+
+    ``builder`` (``"module:function"``, imported on first :func:`create_model`) builds the
+    network from one of ``configs`` (name → configuration dataclass); the decorated class (a
+    :class:`~licbench.codecs.learned.codec.LearnedCodec` subclass) becomes the codec ``name``
+    and the models ``name/<config>``. One module in ``archs/`` per architecture does this; it
+    is found there, and nothing else lists it.
+    """
+
+    def decorator(cls: _Class) -> _Class:
+        _check_declaration(cls)
+        codec = f"{cls.__module__}:{cls.__qualname__}"
+        MODELS.register(name, Arch(builder, dict(configs), description, codec))
+        _declare(name, cls)
+        cls.arch = name  # type: ignore[attr-defined]
+        if "description" not in vars(cls):
+            cls.description = description  # type: ignore[attr-defined]
+        return cls
+
+    return decorator
 
 
 class _RegistryView(Mapping[str, Arch]):
@@ -197,7 +159,7 @@ def _split_name(arch: str, config: str | None) -> tuple[str, str]:
     return arch, config or "paper"
 
 
-def get_config(arch: str, config: str | None = None) -> ModelConfig:
+def get_config(arch: str, config: str | None = None) -> Any:
     """The configuration object for ``arch`` (``"cca"``) and ``config`` (``"paper"``, ``"tiny"``).
 
     ``arch`` may also be ``"cca/tiny"``. Unknown names raise ``KeyError`` naming the choices.
@@ -229,3 +191,12 @@ def create_model(arch: str, config: str | None = None) -> LearnedCompressionMode
     cfg = get_config(arch, config)
     builder = import_object(MODELS.get(arch).builder)
     return builder(cfg, arch=arch, config_name=config)
+
+
+def declared_codecs(package: str = DECLARATIONS) -> dict[str, type]:
+    """Every learned codec declared so far, after importing each module of ``package``
+    (default: ``archs/``, none of whose modules imports torch), by name."""
+    found = importlib.import_module(package)
+    for module in pkgutil.iter_modules(found.__path__):
+        importlib.import_module(f"{package}.{module.name}")
+    return dict(DECLARED_CODECS)

@@ -8,14 +8,17 @@ released no weights, so module names here are our own.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
 
-from licbench.codecs.learned.configs import ConvNeXtCharmConfig
 from licbench.codecs.learned.latent_codec import ChannelARLatentCodec
 from licbench.codecs.learned.layers import ConvNeXtBlock, LayerNorm2d, slice_transform
 from licbench.codecs.learned.model import LearnedCompressionModel
 from licbench.codecs.learned.tiling import Step
+
+if TYPE_CHECKING:  # the configuration is declared with the architecture
+    from licbench.codecs.learned.archs.convnext_charm import ConvNeXtCharmConfig
 
 
 def _stage_steps(stage: nn.Sequential) -> list[Step]:

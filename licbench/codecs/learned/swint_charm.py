@@ -10,15 +10,18 @@ log as reported by public re-implementations (32.6M parameters).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
 
-from licbench.codecs.learned.configs import SwinTCharmConfig
 from licbench.codecs.learned.latent_codec import ChannelARLatentCodec
 from licbench.codecs.learned.layers import slice_transform
 from licbench.codecs.learned.model import LearnedCompressionModel
 from licbench.codecs.learned.swin import PatchMerging, PatchSplitting, SwinStage
 from licbench.codecs.learned.tiling import Step
+
+if TYPE_CHECKING:  # the configuration is declared with the architecture
+    from licbench.codecs.learned.archs.swint_charm import SwinTCharmConfig
 
 
 def _nhwc(x: Tensor) -> Tensor:

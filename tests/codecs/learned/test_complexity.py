@@ -160,19 +160,20 @@ def test_compressai_mean_scale_and_autoregressive_context() -> None:
 def test_codec_complexity_for_licbench_and_other_learned_codecs() -> None:
     from compressai.zoo import bmshj2018_hyperprior
 
-    from licbench.codecs.learned import CCA
+    from licbench.codecs.learned import CCA, CompressAICodec
 
     ours = cx.codec_complexity(CCA(config="tiny", weights="random"), 96, 128)
     assert ours.macs == cx.model_complexity("cca", "tiny", 96, 128).macs
 
-    class ZooLike:  # the shape of the compressai codec: qualities and model(quality)
-        qualities = (1, 2)
-
-        def model(self, quality: float) -> nn.Module:
-            return bmshj2018_hyperprior(quality=int(quality), pretrained=False)
-
-    theirs = cx.codec_complexity(ZooLike(), 64, 64)
-    assert theirs.params == cx.measure_complexity(ZooLike().model(2), 64, 64).params
+    # the compressai codec: counted on the model of its highest quality (the zoo widens N and
+    # M at its top qualities), or of the quality asked for
+    zoo = CompressAICodec(model="bmshj2018-hyperprior", weights="random")
+    theirs = cx.codec_complexity(zoo, 64, 64)
+    top = bmshj2018_hyperprior(quality=8, pretrained=False)
+    assert theirs.params == cx.measure_complexity(top, 64, 64).params
+    assert theirs.macs == cx.measure_complexity(top, 64, 64).macs
+    low = cx.codec_complexity(zoo, 64, 64, quality=1)
+    assert low.params["total"] < theirs.params["total"]
     with pytest.raises(TypeError, match="not a learned codec"):
         cx.codec_complexity(object(), 64, 64)
 
