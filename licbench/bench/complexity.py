@@ -28,7 +28,6 @@ then stored too.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -40,13 +39,10 @@ from licbench.codecs import Codec
 
 def learned_codecs(codecs: Sequence[Codec]) -> list[Codec]:
     """The learned codecs among ``codecs``: those on the learned-codec stack
-    (``LearnedCodecBase``). A run without one never imports the stack's module (nor torch) to
-    find out: no instance of a class can exist before its module is loaded."""
-    module = sys.modules.get("licbench.codecs.learned.codec")
-    stack = getattr(module, "LearnedCodecBase", None)
-    if stack is None:  # (a licbench before the one stack: a codec with a model per quality)
-        return [codec for codec in codecs if callable(getattr(codec, "model", None))]
-    return [codec for codec in codecs if isinstance(codec, stack)]
+    (``LearnedCodecBase``; its module imports no torch and is loaded with ``licbench.codecs``)."""
+    from licbench.codecs.learned.codec import LearnedCodecBase
+
+    return [codec for codec in codecs if isinstance(codec, LearnedCodecBase)]
 
 
 def top_qualities(codecs: Sequence[Codec], jobs: Sequence[Job]) -> dict[str, float]:
