@@ -2,10 +2,12 @@
 
     python benchmarks/export_bundled.py SERIES_DIR NAME [--note TEXT]
 
-SERIES_DIR holds ``lmbda-*.pt`` (from benchmarks/train_tiny_series.sh) and ``base.pt``; NAME is
-the bundle (``cca-tiny``, ``convnext-charm-tiny``). Each rate point is written as ``qN.pt`` in
-increasing λ order, its float tensors stored as float16 (they load into float32 models; the
-codec's version() hashes these exact files, so what is measured is what ships).
+SERIES_DIR holds ``lmbda-*.pt`` (from benchmarks/train_tiny_series.sh); NAME is the bundle
+(``cca-tiny``, ``convnext-charm-tiny``). Each rate point is written as ``qN.pt`` in increasing λ
+order, its float tensors stored as float16 (they load into float32 models; the codec's version()
+hashes these exact files, so what is measured is what ships). training.json gets each point's
+training record with, nested as ``warm_start_from``, the runs it was warm-started from, and the
+wall time of all those runs together, each counted once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from licbench.codecs.learned.bundled import WEIGHTS_DIR
+from licbench.codecs.learned.bundled import WEIGHTS_DIR, total_training_seconds
 from licbench.codecs.learned.checkpoints import read_checkpoint
 
 
@@ -44,16 +46,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("q*.pt"):
         old.unlink()
-    base = read_checkpoint(args.series / "base.pt")["metadata"]
-    record = {"name": args.name, "note": args.note or "", "base": base, "rate_points": []}
+    record = {"name": args.name, "note": args.note or "", "rate_points": []}
     for index, path in enumerate(points, start=1):
         payload = read_checkpoint(path)
         torch.save(to_half(payload), out / f"q{index}.pt")
         record["rate_points"].append(
             {"file": f"q{index}.pt", "lmbda": payload["lmbda"], **payload["metadata"]}
         )
-    tuned = sum(p.get("wall_seconds", 0) for p in record["rate_points"])
-    total = base.get("wall_seconds", 0) + tuned
+    total = total_training_seconds(record["rate_points"])
     record["total_training_wall_seconds"] = round(total, 1)
     (out / "training.json").write_text(json.dumps(record, indent=1))
     print(f"{out}: {len(points)} rate points, {total / 60:.1f} min of training")

@@ -13,8 +13,9 @@ its codec: ``cca-tiny`` in ``archs/cca.py``, ``convnext-charm-tiny`` in
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from licbench.codecs.base import Availability
 from licbench.codecs.learned.codec import LearnedCodec
@@ -29,6 +30,28 @@ def bundled_checkpoints(name: str) -> list[Path]:
     # the package ships .pt files (pyproject's package data); no need to load the torch-based
     # checkpoint reader just to list them
     return sorted(folder.glob("*.pt"))
+
+
+def training_lineage(record: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """A checkpoint's training record, then the one it was warm-started from, and so on back.
+
+    Each run's checkpoint keeps its source's record as ``warm_start_from`` (see
+    ``Trainer.warm_start``), so a rate point of a chain carries everything it went through.
+    """
+    current: Mapping[str, Any] | None = record
+    while current is not None:
+        yield current
+        current = current.get("warm_start_from")
+
+
+def total_training_seconds(points: list[Mapping[str, Any]]) -> float:
+    """Wall time of every run behind ``points``, each run counted once though chains share it."""
+    runs = {
+        (run.get("arch"), run.get("lmbda"), run.get("step"), run.get("created")): run
+        for point in points
+        for run in training_lineage(point)
+    }
+    return sum(float(run.get("wall_seconds", 0)) for run in runs.values())
 
 
 class Bundled(LearnedCodec):

@@ -169,6 +169,8 @@ class Trainer:
         self.step_index = 0
         self.wall_seconds = 0.0
         self.sampler: CropSampler | None = None
+        #: the checkpoint this run started from and, nested, the ones before it (see warm_start)
+        self.warm_start_from: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------- state
     def state(self) -> dict[str, Any]:
@@ -200,6 +202,7 @@ class Trainer:
             "wall_seconds": round(self.wall_seconds, 1),
             "torch": str(torch.__version__),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            **({"warm_start_from": self.warm_start_from} if self.warm_start_from else {}),
             **(metadata or {}),
         }
         save_checkpoint(path, self.model, lmbda=self.config.lmbda, metadata=info)
@@ -210,7 +213,9 @@ class Trainer:
 
     def resume(self, path: str | Path) -> None:
         path = Path(path)
-        load_weights(self.model, read_checkpoint(path), source=str(path))
+        payload = read_checkpoint(path)
+        load_weights(self.model, payload, source=str(path))
+        self.warm_start_from = payload["metadata"].get("warm_start_from")
         state = torch.load(path.with_name(path.name + ".state"), weights_only=True)
         self.step_index = int(state["step"])
         self.wall_seconds = float(state["wall_seconds"])
@@ -231,10 +236,17 @@ class Trainer:
         saved with the weights, but they are constants of the architecture, not learned. A
         float16 bundle stores 1e-9 as 0, and a likelihood of 0 makes the rate infinite and the
         next step NaN (a warm start from the bundled cca-tiny diverged within ~100 steps).
+
+        The source's training record (its λ, steps, wall time and, nested, where it started) is
+        kept as ``warm_start_from`` in this run's checkpoints, so a series trained as a chain
+        of warm starts says in its ``training.json`` everything each rate point went through.
         """
+        path = Path(path)
         bounds = {k: v.clone() for k, v in self.model.state_dict().items() if k.endswith("bound")}
-        load_weights(self.model, read_checkpoint(path), source=str(path))
+        payload = read_checkpoint(path)
+        load_weights(self.model, payload, source=str(path))
         self.model.load_state_dict(bounds, strict=False)
+        self.warm_start_from = {"file": path.name, "lmbda": payload["lmbda"], **payload["metadata"]}
 
     # ----------------------------------------------------------------- steps
     def learning_rate(self) -> float:

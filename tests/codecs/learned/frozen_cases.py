@@ -36,7 +36,13 @@ ROOT = HERE.parents[2]
 RECORDED_SETUP = "sse41"
 
 ARCHS = ("cca", "convnext-charm", "swint-charm")
-BUNDLED = {"cca-tiny": (1, 2, 3, 4), "convnext-charm-tiny": (1, 2, 3, 4)}
+#: every rate point of each bundle, counted from the shipped checkpoints (q1.pt, q2.pt, ...)
+BUNDLED = {
+    name: tuple(
+        range(1, len(list((ROOT / "licbench/codecs/learned/weights" / name).glob("q*.pt"))) + 1)
+    )
+    for name in ("cca-tiny", "convnext-charm-tiny")
+}
 
 
 def cases() -> list[tuple[str, int]]:

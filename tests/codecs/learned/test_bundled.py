@@ -11,7 +11,12 @@ from PIL import Image
 
 from licbench.api import default_codecs
 from licbench.codecs import create_codec
-from licbench.codecs.learned.bundled import WEIGHTS_DIR, bundled_checkpoints
+from licbench.codecs.learned.bundled import (
+    WEIGHTS_DIR,
+    bundled_checkpoints,
+    total_training_seconds,
+    training_lineage,
+)
 from licbench.metrics.psnr import psnr_rgb
 
 BUNDLES = ("cca-tiny", "convnext-charm-tiny")
@@ -39,11 +44,16 @@ def test_each_bundle_records_how_it_was_trained(name):
     assert [p["file"] for p in points] == [p.name for p in bundled_checkpoints(name)]
     lmbdas = [p["lmbda"] for p in points]
     assert lmbdas == sorted(lmbdas) and len(set(lmbdas)) == len(lmbdas)
-    for point in [record["base"], *points]:
-        assert point["step"] > 0 and point["wall_seconds"] > 0
-        assert "cid22" in point["data"].lower()
-        assert not any(s in point["data"].lower() for s in ("kodak", "clic", "tecnick"))
-    assert record["total_training_wall_seconds"] > 0
+    for point in points:
+        runs = list(training_lineage(point))
+        for run in runs:  # the point's own run and every run it was warm-started from
+            assert run["step"] > 0 and run["wall_seconds"] > 0
+            assert "cid22" in run["data"].lower()
+            assert not any(s in run["data"].lower() for s in ("kodak", "clic", "tecnick"))
+        assert runs[-1]["step"] >= 4000  # the chain starts from a real base training
+    assert record["total_training_wall_seconds"] == pytest.approx(
+        total_training_seconds(points), abs=0.1
+    )
 
 
 def test_bundled_codecs_are_in_the_default_run():

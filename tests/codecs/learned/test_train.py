@@ -186,3 +186,38 @@ def test_evaluation_sets_are_refused_as_training_data(tmp_path):
         with pytest.raises(ValueError, match="never trains on"):
             check_training_folder(tmp_path / name)
     check_training_folder(tmp_path)  # an ordinary folder is fine
+
+
+def test_a_chain_of_warm_starts_records_every_run_it_went_through(train_folder, tmp_path):
+    """A rate point fine-tuned from another keeps that run's record (λ, steps, wall time) and,
+    nested, the records before it: training.json's history comes from the checkpoints."""
+    from licbench.codecs.learned.bundled import total_training_seconds, training_lineage
+    from licbench.codecs.learned.checkpoints import read_checkpoint
+
+    def run(name: str, lmbda: float, steps: int, init: Path | None) -> Path:
+        cfg = config(train_folder, tmp_path / name)
+        cfg.lmbda = lmbda
+        trainer = Trainer(cfg)
+        trainer.sampler = CropSampler(image_files(train_folder), cfg.crop, cfg.seed)
+        if init is not None:
+            trainer.warm_start(init)
+        for _ in range(steps):
+            trainer.step(trainer.sampler.batch(cfg.batch_size))
+        trainer.wall_seconds = float(steps)  # a known figure to add up
+        return trainer.save(tmp_path / name)
+
+    top = run("top.pt", 0.05, 2, None)
+    mid = run("mid.pt", 0.01, 1, top)
+    low = run("low.pt", 0.002, 3, mid)
+    records = [read_checkpoint(p)["metadata"] for p in (top, mid, low)]
+    chain = list(training_lineage(records[2]))
+    assert [(r["lmbda"], r["step"]) for r in chain] == [(0.002, 3), (0.01, 1), (0.05, 2)]
+    assert [r.get("file") for r in chain[1:]] == ["mid.pt", "top.pt"]
+    # the shared runs (top, mid) are counted once
+    assert total_training_seconds(records) == pytest.approx(2 + 1 + 3)
+
+    resumed = Trainer(config(train_folder, low))
+    resumed.resume(low)
+    resumed.save(tmp_path / "again.pt")
+    again = read_checkpoint(tmp_path / "again.pt")["metadata"]
+    assert again["warm_start_from"] == records[2]["warm_start_from"]
