@@ -18,7 +18,7 @@ def test_architectures_are_registry_entries_and_archs_reads_them() -> None:
     assert list(ARCHS) == MODELS.names() and len(ARCHS) == 3
     assert ARCHS["cca"] is MODELS.get("cca") and isinstance(ARCHS["cca"], Arch)
     assert "swint-charm" in ARCHS and "vtm" not in ARCHS
-    assert sorted(ARCHS["convnext-charm"].configs) == ["paper", "tiny"]
+    assert sorted(ARCHS["convnext-charm"].configs) == ["paper", "small", "tiny"]
     with pytest.raises(KeyError):
         ARCHS["convnext"]
     with pytest.raises(RegistryError, match="already registered"):
@@ -32,7 +32,7 @@ def test_unknown_architecture_names_close_matches() -> None:
 
 def test_top_level_create_model_and_list_models() -> None:
     assert licbench.list_models("*/tiny") == ["cca/tiny", "convnext-charm/tiny", "swint-charm/tiny"]
-    assert licbench.list_models("cca*") == ["cca/paper", "cca/tiny"]
+    assert licbench.list_models("cca*") == ["cca/paper", "cca/tiny", "cca/small"]
     assert {"create_model", "list_models"} <= set(licbench.__all__)
     model = licbench.create_model("cca", "tiny")
     assert (model.arch, model.config_name) == ("cca", "tiny")
@@ -43,6 +43,6 @@ def test_top_level_create_model_and_list_models() -> None:
 def test_importing_licbench_and_listing_models_imports_no_torch() -> None:
     code = (
         "import sys, licbench; names = licbench.list_models('*'); "
-        "assert len(names) == 6, names; assert 'torch' not in sys.modules, 'torch imported'"
+        "assert len(names) == 8, names; assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

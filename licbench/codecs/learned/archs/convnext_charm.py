@@ -47,6 +47,18 @@ class ConvNeXtCharmConfig:
             slice_hidden=(24, 16),
             slice_kernels=(3, 3, 3),
         ),
+        # 128 latent channels in 8 slices and wider stages: tiny's transforms cap PSNR near
+        # 31 dB whatever λ (see the cca "small" configuration)
+        "small": ConvNeXtCharmConfig(
+            LatentConfig(128, 48, (16,) * 8, "slice", 5, True),
+            dims=(48, 64, 96),
+            analysis_depths=(1, 1, 1, 1),
+            synthesis_depths=(1, 1, 1, 1),
+            hyper_analysis_depths=(1, 1),
+            hyper_synthesis_depths=(1, 1),
+            slice_hidden=(24, 16),
+            slice_kernels=(3, 3, 3),
+        ),
     },
     description="ConvNeXt-ChARM (Ghorbel et al. 2023): ConvNeXt stages, 10×32 slices, LRP",
 )
