@@ -2,7 +2,10 @@
 # Train one series of tiny checkpoints on CID22 on the CPU, as shipped in
 # licbench/codecs/learned/weights/: six λ, CompressAI's qualities 1-6 (0.0018 ... 0.0483).
 #
-#   benchmarks/train_tiny_series.sh ARCH ALPHA OUT_DIR [INIT] [TOP_STEPS] [STEPS]
+#   benchmarks/train_tiny_series.sh ARCH[/CONFIG] ALPHA OUT_DIR [INIT] [TOP_STEPS] [STEPS]
+#
+# CONFIG: the architecture's configuration, tiny by default (convnext-charm/small: 128 latent
+# channels; see benchmarks/transform_ceiling.py for why the tiny ones cap PSNR).
 #
 # Why this order: a tiny model's rate follows λ within a few hundred steps, its distortion does
 # not. Fine-tuned upwards from a mid-range base, the top point's PSNR stayed near the base's
@@ -18,9 +21,10 @@
 # exists, so the script can be run again after an interruption. Every checkpoint records the
 # one it started from (warm_start_from, nested), which export_bundled.py writes to training.json.
 set -euo pipefail
-arch=$1; alpha=$2; out=$3; init=${4:-}; top_steps=${5:-12000}; steps=${6:-1500}
+arch=${1%%/*}; config=tiny; [[ $1 == */* ]] && config=${1#*/}
+alpha=$2; out=$3; init=${4:-}; top_steps=${5:-12000}; steps=${6:-1500}
 cid22=${CID22:-$(dirname "$0")/../../shared/datasets/cid22-512}
-common=(--arch "$arch" --config tiny --alpha "$alpha" --data "$cid22/training"
+common=(--arch "$arch" --config "$config" --alpha "$alpha" --data "$cid22/training"
         --val "$cid22/validation" --crop 128 --batch-size 4 --threads 1
         --val-every 500 --save-every 250 --no-progress)
 mkdir -p "$out"
