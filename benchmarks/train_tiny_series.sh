@@ -38,10 +38,10 @@ train() { # OUT STEPS LMBDA LR [INIT]
         licbench train "${common[@]}" --lr "$rate" --lmbda "$lmbda" --steps "$n" --out "$ckpt"
     fi
 }
-train "$out/lmbda-0.0483.pt" "$top_steps" 0.0483 1e-3 "$init" > "$out/lmbda-0.0483.log" 2>&1
+train "$out/lmbda-0.0483.pt" "$top_steps" 0.0483 1e-3 "$init" >> "$out/lmbda-0.0483.log" 2>&1
 from=$out/lmbda-0.0483.pt
 for lmbda in 0.025 0.013 0.0067 0.0035 0.0018; do
-    train "$out/lmbda-$lmbda.pt" "$steps" "$lmbda" 5e-4 "$from" > "$out/lmbda-$lmbda.log" 2>&1
+    train "$out/lmbda-$lmbda.pt" "$steps" "$lmbda" 5e-4 "$from" >> "$out/lmbda-$lmbda.log" 2>&1
     from=$out/lmbda-$lmbda.pt
 done
 echo "series done: $out (from ${init:-scratch})"
