@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from licbench.codecs.learned.bundled import bundled_checkpoints
+
 HERE = Path(__file__).resolve().parent
 FROZEN = HERE / "frozen"
 TRAINING = FROZEN / "training.npz"
@@ -38,9 +40,7 @@ RECORDED_SETUP = "sse41"
 ARCHS = ("cca", "convnext-charm", "swint-charm")
 #: every rate point of each bundle, counted from the shipped checkpoints (q1.pt, q2.pt, ...)
 BUNDLED = {
-    name: tuple(
-        range(1, len(list((ROOT / "licbench/codecs/learned/weights" / name).glob("q*.pt"))) + 1)
-    )
+    name: tuple(range(1, len(bundled_checkpoints(name)) + 1))
     for name in ("cca-tiny", "convnext-charm-tiny")
 }
 

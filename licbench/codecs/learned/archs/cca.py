@@ -10,7 +10,7 @@ official state dict key by key. The network is :mod:`licbench.codecs.learned.cca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from licbench.codecs.learned.bundled import Bundled
 from licbench.codecs.learned.codec import LearnedCodec
@@ -35,6 +35,17 @@ class CCAConfig:
     cc_hidden: tuple[int, int] = (224, 128)
 
 
+TINY = CCAConfig(
+    LatentConfig(48, 32, proportional_slices(48, 5, 1.7), "full", None, True),
+    ae_dim=(32, 40, 48),
+    naf_blocks=(1, 1, 1),
+    res_blocks=1,
+    em_dim=32,
+    em_blocks=1,
+    cc_hidden=(32, 24),
+)
+
+
 @register_architecture(
     "cca",
     builder="licbench.codecs.learned.cca:build_cca",
@@ -42,25 +53,15 @@ class CCAConfig:
         "paper": CCAConfig(
             LatentConfig(320, 192, proportional_slices(320, 5, 1.7), "full", None, True)
         ),
-        "tiny": CCAConfig(
-            LatentConfig(48, 32, proportional_slices(48, 5, 1.7), "full", None, True),
-            ae_dim=(32, 40, 48),
-            naf_blocks=(1, 1, 1),
-            res_blocks=1,
-            em_dim=32,
-            em_blocks=1,
-            cc_hidden=(32, 24),
-        ),
-        # tiny's transforms with 128 latent channels: 48 cap what any λ can reach (g_s(g_a(x))
-        # without quantisation stays below 31 dB on Kodak; PCA's 48 of 768 dims per 16×16
-        # block reach 31.2 dB, its 128 37.2 dB)
-        "small": CCAConfig(
-            LatentConfig(128, 32, proportional_slices(128, 5, 1.7), "full", None, True),
+        "tiny": TINY,
+        # tiny with 128 latent channels: 48 cap what any λ can reach (g_s(g_a(x)) without
+        # quantisation stays below 31 dB on Kodak; PCA's 48 of 768 dims per 16×16 block reach
+        # 31.2 dB, its 128 37.2 dB)
+        "small": replace(
+            TINY,
+            latent=LatentConfig(128, 32, proportional_slices(128, 5, 1.7), "full", None, True),
             ae_dim=(32, 48, 64),
-            naf_blocks=(1, 1, 1),
-            res_blocks=1,
             em_dim=24,
-            em_blocks=1,
             cc_hidden=(24, 16),
         ),
     },

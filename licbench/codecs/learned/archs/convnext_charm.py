@@ -9,7 +9,7 @@ most the first 5 earlier slices; LRP. The network is :mod:`licbench.codecs.learn
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from licbench.codecs.learned.bundled import Bundled
 from licbench.codecs.learned.codec import LearnedCodec
@@ -32,32 +32,28 @@ class ConvNeXtCharmConfig:
     slice_kernels: tuple[int, int, int] = (5, 5, 3)
 
 
+TINY = ConvNeXtCharmConfig(
+    LatentConfig(80, 48, (8,) * 10, "slice", 5, True),
+    dims=(32, 48, 64),
+    analysis_depths=(1, 1, 1, 1),
+    synthesis_depths=(1, 1, 1, 1),
+    hyper_analysis_depths=(1, 1),
+    hyper_synthesis_depths=(1, 1),
+    slice_hidden=(24, 16),
+    slice_kernels=(3, 3, 3),
+)
+
+
 @register_architecture(
     "convnext-charm",
     builder="licbench.codecs.learned.convnext_charm:build_convnext_charm",
     configs={
         "paper": ConvNeXtCharmConfig(LatentConfig(320, 192, (32,) * 10, "slice", 5, True)),
-        "tiny": ConvNeXtCharmConfig(
-            LatentConfig(80, 48, (8,) * 10, "slice", 5, True),
-            dims=(32, 48, 64),
-            analysis_depths=(1, 1, 1, 1),
-            synthesis_depths=(1, 1, 1, 1),
-            hyper_analysis_depths=(1, 1),
-            hyper_synthesis_depths=(1, 1),
-            slice_hidden=(24, 16),
-            slice_kernels=(3, 3, 3),
-        ),
+        "tiny": TINY,
         # 128 latent channels in 8 slices and wider stages: tiny's transforms cap PSNR near
         # 31 dB whatever λ (see the cca "small" configuration)
-        "small": ConvNeXtCharmConfig(
-            LatentConfig(128, 48, (16,) * 8, "slice", 5, True),
-            dims=(48, 64, 96),
-            analysis_depths=(1, 1, 1, 1),
-            synthesis_depths=(1, 1, 1, 1),
-            hyper_analysis_depths=(1, 1),
-            hyper_synthesis_depths=(1, 1),
-            slice_hidden=(24, 16),
-            slice_kernels=(3, 3, 3),
+        "small": replace(
+            TINY, latent=LatentConfig(128, 48, (16,) * 8, "slice", 5, True), dims=(48, 64, 96)
         ),
     },
     description="ConvNeXt-ChARM (Ghorbel et al. 2023): ConvNeXt stages, 10×32 slices, LRP",
