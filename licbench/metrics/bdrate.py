@@ -62,8 +62,9 @@ ArrayLike = Sequence[float] | np.ndarray
 # underdetermined and numpy would silently pick one of infinitely many cubics.
 _MIN_POINTS: dict[str, int] = {"pchip": 2, "akima": 2, "cubic": 4}
 
-#: Default for ``min_overlap``: below this fraction of shared range a warning is emitted (the same
-#: threshold FAU's package uses).
+#: Default for ``min_overlap``: a warning is emitted when the anchor covers less than this fraction
+#: of the test curve's range (FAU's threshold, taken of the test curve rather than of the union:
+#: see :func:`_mean_difference`).
 DEFAULT_MIN_OVERLAP = 0.75
 
 
@@ -155,7 +156,18 @@ def _mean_difference(
     axis: str,
     describe: Callable[[np.ndarray], str],
 ) -> float:
-    """Average of (test - anchor) over the shared x interval; NaN with a warning if none."""
+    """Average of (test - anchor) over the shared x interval; NaN with a warning if none.
+
+    The small-overlap warning asks whether the value describes the codec under test: it fires
+    when the shared interval is less than ``min_overlap`` of the *test* curve's range, i.e. when
+    part of the test curve has no anchor to compare with. FAU's package divides by the union of
+    both ranges instead, which also fires whenever the anchor reaches further than the test
+    curve: a JPEG sweep over 25-40 dB against any learned codec's six points, webp against jpeg,
+    CCA's published Kodak curve against VTM's. A warning that fires on every ordinary comparison
+    is noise; the shared interval itself is reported with every BD value
+    (:class:`licbench.results.compare.Comparison`'s ``overlap``), so a narrow comparison shows
+    how narrow it is.
+    """
     lo = max(x_anchor[0], x_test[0])
     hi = min(x_anchor[-1], x_test[-1])
     if hi <= lo:
@@ -167,13 +179,11 @@ def _mean_difference(
             stacklevel=3,
         )
         return math.nan
-    union = max(x_anchor[-1], x_test[-1]) - min(x_anchor[0], x_test[0])
-    fraction = (hi - lo) / union
+    fraction = (hi - lo) / (x_test[-1] - x_test[0])
     if fraction < min_overlap:
         warnings.warn(
-            f"the curves share only {fraction:.1%} of their combined {axis} range (below "
-            f"{min_overlap:.0%}): the BD value describes that shared part only, not the whole "
-            "curves",
+            f"the anchor covers only {fraction:.1%} of the test curve's {axis} range (below "
+            f"{min_overlap:.0%}): the BD value describes that part of the test curve only",
             BDRateWarning,
             stacklevel=3,
         )
@@ -222,7 +232,7 @@ def bd_rate_curves(
             distortion axis is then negated, which does not change BD-rate but lets the
             monotonicity check and interpolation see an increasing curve.
         min_overlap: warn (:class:`BDRateWarning`) when the shared distortion range is smaller
-            than this fraction of the combined range. 0 silences it.
+            than this fraction of the test curve's range. 0 silences it.
 
     Returns:
         BD-rate in percent, or NaN (with a :class:`BDRateWarning` saying why) when the two curves
@@ -244,7 +254,9 @@ def bd_rate_curves(
       scipy error (pchip, akima) or an ``AssertionError``, except for the cubic method, where it
       silently fits a polynomial to data that has no rate-of-quality function.
     * The cubic method needs four points; FAU fits an underdetermined cubic to fewer.
-    * Warnings are :class:`BDRateWarning` instead of plain ``UserWarning``.
+    * Warnings are :class:`BDRateWarning` instead of plain ``UserWarning``, and the small-overlap
+      one measures the shared range against the test curve's range, not the union of both (see
+      :func:`_mean_difference`). The value is the same.
     """
     _check_method(method)
     log_ra, da = _prepare_curve(rate_anchor, dist_anchor, "anchor", method, higher_is_better)

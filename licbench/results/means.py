@@ -112,6 +112,8 @@ def bd_table(
             result = compare(curves[anchor], curve, metric, method)
             table.warnings.extend(f"{codec} {metric}: {m}" for m in result.messages())
             table.values[metric][codec] = result.value
+            if result.overlap is not None:
+                table.ranges.setdefault(metric, {})[codec] = result.overlap
     for name, members in HEADLINE_GROUPS.items():
         if set(members) <= set(metrics):
             table.aggregates[name] = {

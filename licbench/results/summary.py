@@ -86,6 +86,9 @@ class BDTable:
     aggregates: dict[str, dict[str, float]] = field(default_factory=dict)
     #: metric → codec → each image's BD-rate and their aggregates with intervals
     per_image: dict[str, dict[str, PerImageBD]] = field(default_factory=dict)
+    #: metric → codec → [low, high] of the BD series both curves reach: the range a value
+    #: describes (the mean curves'; absent where they do not overlap)
+    ranges: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
     #: the aggregate the report leads with (``--bd-aggregate``): mean-curve, mean or median
     headline: str = DEFAULT_AGGREGATE
 
@@ -106,6 +109,10 @@ class BDTable:
         """The BD-rate, or None when the table has no entry (NaN when not computable)."""
         return self.values.get(metric, {}).get(codec)
 
+    def range(self, metric: str, codec: str) -> tuple[float, float] | None:
+        """The quality range the mean-curve value averages over, or None."""
+        return self.ranges.get(metric, {}).get(codec)
+
     def warnings_for(self, codec: str, metric: str) -> list[str]:
         prefix = f"{codec} {metric}: "
         return [w for w in self.warnings if w.startswith(prefix)]
@@ -116,6 +123,11 @@ class BDTable:
         }
         if self.aggregates:
             data["aggregates"] = self.aggregates
+        if self.ranges:
+            data["ranges"] = {
+                metric: {codec: list(pair) for codec, pair in per.items()}
+                for metric, per in self.ranges.items()
+            }
         if self.per_image:
             data["headline"] = self.headline
             data["per_image"] = {
@@ -130,7 +142,7 @@ class BDTable:
         values = {
             str(metric): {str(c): _number(v) for c, v in _mapping(per, f"bd_rate.{metric}").items()}
             for metric, per in data.items()
-            if metric not in ("anchor", "method", "warnings", "aggregates", "per_image", "headline")
+            if metric not in _BD_TABLE_KEYS
         }
         per_image = {
             str(metric): {
@@ -146,6 +158,13 @@ class BDTable:
             str(name): {str(c): _number(v) for c, v in _mapping(per, f"aggregates.{name}").items()}
             for name, per in _mapping(data.get("aggregates") or {}, "bd_rate.aggregates").items()
         }
+        ranges = {
+            str(metric): {
+                str(c): _range(v, f"bd_rate.ranges.{metric}.{c}")
+                for c, v in _mapping(per, f"bd_rate.ranges.{metric}").items()
+            }
+            for metric, per in _mapping(data.get("ranges") or {}, "bd_rate.ranges").items()
+        }
         return cls(
             anchor=str(data.get("anchor") or ""),
             method=str(data.get("method") or "pchip"),
@@ -154,7 +173,18 @@ class BDTable:
             aggregates=aggregates,
             per_image=per_image,
             headline=headline,
+            ranges=ranges,
         )
+
+
+#: the keys of a BD table's JSON that are not metric names
+_BD_TABLE_KEYS = ("anchor", "method", "warnings", "aggregates", "per_image", "headline", "ranges")
+
+
+def _range(value: Any, where: str) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise SummaryError(f"{where}: expected [low, high], got {value!r}")
+    return _number(value[0]), _number(value[1])
 
 
 @dataclass

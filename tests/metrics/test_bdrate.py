@@ -222,9 +222,13 @@ def _arrays(result: dict, metric: str = "psnr-rgb"):
 )
 def test_cca_vs_compressai_kodak_vtm(method, expected):
     vtm, cca = _load(VTM), _cca("Kodak")
-    # CCA's 6 points cover about a third of VTM's 8-point PSNR range: the small-overlap warning.
-    with pytest.warns(BDRateWarning, match="share only"):
+    # CCA's 6 points cover about a third of VTM's 8-point PSNR range, all of it inside: FAU warns
+    # (its overlap is of the union), licbench does not (every CCA point has VTM on both sides).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BDRateWarning)
         got = bd_rate(vtm, cca, method=method)
+    with pytest.warns(UserWarning, match="do not overlap sufficiently|overlap"):
+        bjontegaard.bd_rate(*_arrays(vtm), *_arrays(cca), method, require_matching_points=False)
     assert round(got, 2) == expected
     assert got == pytest.approx(fau_rate(*_arrays(vtm), *_arrays(cca), method), abs=TOL)
     got_q = bd_quality(vtm, cca, method=method, min_overlap=0)
@@ -345,16 +349,28 @@ def test_non_overlapping_curves_give_nan_and_warning(method):
 
 def test_small_overlap_warns_and_can_be_silenced():
     rate = [0.1, 0.2, 0.4, 0.8]
-    # shared [32, 33] of the combined [30, 35]
-    with pytest.warns(BDRateWarning, match="share only 20.0%"):
+    # the anchor reaches [32, 33] of the test curve's [32, 35]
+    with pytest.warns(BDRateWarning, match="covers only 33.3% of the test curve's distortion"):
         bd_rate_curves(rate, [30.0, 31.0, 32.0, 33.0], rate, [32.0, 33.0, 34.0, 35.0])
+    # a narrow anchor inside a wide test curve: most of the test curve has nothing to compare with
+    with pytest.warns(BDRateWarning, match="covers only 20.0%"):
+        bd_rate_curves(rate, [31.0, 31.5, 31.8, 32.0], rate, [28.0, 30.0, 32.0, 33.0])
+    # along rate for BD-quality: the anchor's [0.1, 0.8] bpp reaches one of the test's 3 octaves
+    with pytest.warns(BDRateWarning, match="covers only 33.3% of the test curve's rate range"):
+        bd_quality_curves(
+            rate, [30.0, 31.0, 32.0, 33.0], [r * 4 for r in rate], [30.5, 31.5, 32.5, 33.5]
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         bd_rate_curves(
             rate, [30.0, 31.0, 32.0, 33.0], rate, [32.5, 33.5, 34.5, 35.5], min_overlap=0
         )
-        # shared [30.2, 33] of [30, 33.2]: 87.5%, above the default 75%
+        # shared [30.2, 33] of the test's [30.2, 33.2]: 93.3%, above the default 75%
         bd_rate_curves(rate, [30.0, 31.0, 32.0, 33.0], rate, [30.2, 31.2, 32.2, 33.2])
+        # a short test curve wholly inside a wide anchor (a learned codec's six points against
+        # a JPEG sweep over 15 dB): every test point is compared, no warning
+        wide = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6]
+        bd_rate_curves(wide, [25.0, 28.0, 31.0, 34.0, 37.0, 40.0], rate, [29, 30.5, 31.5, 32])
 
 
 @pytest.mark.parametrize(

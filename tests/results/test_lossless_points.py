@@ -66,4 +66,5 @@ def test_the_terminal_line_carries_the_caveats(tmp_path, capsys):
     line = [t for t in capsys.readouterr().out.splitlines() if "BD-rate (PSNR) of webp" in t][0]
     assert "[jpeg: 2 lossless point(s) at the 60 dB ceiling]" in line  # flat: q10 and q90
     assert "[webp: 1 lossless point(s) at the 60 dB ceiling]" in line  # flat at q90 only
-    assert "the BD value describes that shared part only" in line  # the report's caveat too
+    # the report's caveat too
+    assert "the BD value describes that part of the test curve only" in line

@@ -68,7 +68,8 @@ class Bundled(LearnedCodec):
     official_weights = False  # the bundled checkpoints, never the paper's
 
     def __init__(self, *, device: str = "cpu") -> None:
-        super().__init__(ckpt=str(WEIGHTS_DIR / self.bundle), config="tiny", device=device)
+        # the configuration is the one the checkpoints record (their training metadata)
+        super().__init__(ckpt=str(WEIGHTS_DIR / self.bundle), device=device)
 
     @classmethod
     def available(cls) -> Availability:
