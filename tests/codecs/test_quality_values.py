@@ -28,7 +28,7 @@ FAMILIES = {
     "vvenc": ((0, 63), True),
     "cjxl": ((0, 100), True),
     "cca-tiny": ((1, 4), True),
-    "convnext-charm-tiny": ((1, 4), True),
+    "convnext-charm-tiny": ((1, 7), True),
     "cca:config=tiny,weights=random": ((1, 1), True),
     "compressai:model=bmshj2018-factorized,weights=random": ((1, 8), True),
 }

@@ -1,6 +1,6 @@
 """The frozen learned-codec cases: what is computed, where the committed files are, how to remake.
 
-Fourteen cases on one synthetic 128×192 image (``frozen/image.png``): the bundled ``cca-tiny``
+The cases, on one synthetic 128×192 image (``frozen/image.png``): the bundled ``cca-tiny``
 and ``convnext-charm-tiny`` at every rate point, and ``weights=random,seed=0`` tiny models of
 the three architectures, as initialised and "livened" (g_a rescaled so that y is not almost zero
 and the rANS coder has real work). For each, ``frozen/<case>@q<N>.bin`` is the bitstream and
