@@ -27,7 +27,7 @@ FAMILIES = {
     "x265": ((0, 51), True),
     "vvenc": ((0, 63), True),
     "cjxl": ((0, 100), True),
-    "cca-tiny": ((1, 4), True),
+    "cca-tiny": ((1, 7), True),
     "convnext-charm-tiny": ((1, 7), True),
     "cca:config=tiny,weights=random": ((1, 1), True),
     "compressai:model=bmshj2018-factorized,weights=random": ((1, 8), True),
@@ -78,11 +78,11 @@ def test_every_registered_built_in_is_covered_above():
             20.5,
             "x265: quality 20.5 is not an integer (its qualities are 0–51 in steps of 1)",
         ),
-        ("cca-tiny", 5, "cca-tiny: quality 5 is outside 1–4"),
+        ("cca-tiny", 8, "cca-tiny: quality 8 is outside 1–7"),
         (
             "cca-tiny",
             1.5,
-            "cca-tiny: quality 1.5 is not an integer (its qualities are 1–4 in steps of 1)",
+            "cca-tiny: quality 1.5 is not an integer (its qualities are 1–7 in steps of 1)",
         ),
     ],
 )

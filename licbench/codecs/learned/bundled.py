@@ -3,8 +3,10 @@
 Each folder under ``weights/`` holds one checkpoint per rate point (licbench format, weights in
 float16 to keep the package small; they load into float32 models) and ``training.json``: how they
 were trained (data, λs, α, steps, wall time), written by ``benchmarks/train_tiny_series.sh`` and
-``benchmarks/export_bundled.py``. They are tiny models trained for minutes on two CPU cores: a
-demonstration of the pipeline and a sanity anchor, not the papers' numbers.
+``benchmarks/export_bundled.py``. They are small models (the architectures' ``small``
+configurations, 128 latent channels; the codec names keep ``-tiny``, the name users and stores
+know) trained for about two hours each on two CPU cores, over CompressAI's λ range: a working
+pipeline and a sanity anchor that beats JPEG, not the papers' numbers.
 
 The codecs themselves are declared with their architecture, :class:`Bundled` mixed in before
 its codec: ``cca-tiny`` in ``archs/cca.py``, ``convnext-charm-tiny`` in

@@ -74,4 +74,7 @@ class CCA(LearnedCodec):
 @register_codec("cca-tiny")
 class CCATiny(Bundled, CCA):
     bundle = "cca-tiny"
-    description = "CCA tiny (bundled CPU-trained checkpoints, CCA loss α=1; see training.json)"
+    description = (
+        "CCA, bundled: CPU-trained checkpoints of the small configuration, CCA loss α=1, "
+        "λ 0.0009-0.0483 (see training.json)"
+    )

@@ -65,4 +65,7 @@ class ConvNeXtCharm(LearnedCodec):
 @register_codec("convnext-charm-tiny")
 class ConvNeXtCharmTiny(Bundled, ConvNeXtCharm):
     bundle = "convnext-charm-tiny"
-    description = "ConvNeXt-ChARM tiny (bundled CPU-trained checkpoints, CCA loss α=1)"
+    description = (
+        "ConvNeXt-ChARM, bundled: CPU-trained checkpoints of the small configuration, "
+        "λ 0.0009-0.0483 (see training.json)"
+    )
