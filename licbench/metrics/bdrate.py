@@ -165,8 +165,8 @@ def _mean_difference(
     curve: a JPEG sweep over 25-40 dB against any learned codec's six points, webp against jpeg,
     CCA's published Kodak curve against VTM's. A warning that fires on every ordinary comparison
     is noise; the shared interval itself is reported with every BD value
-    (:class:`licbench.results.compare.Comparison`'s ``overlap``), so a narrow comparison shows
-    how narrow it is.
+    (:class:`licbench.results.compare.BDComparison`'s ``overlap``, the report's "over"), so a
+    narrow comparison shows how narrow it is.
     """
     lo = max(x_anchor[0], x_test[0])
     hi = min(x_anchor[-1], x_test[-1])
