@@ -185,18 +185,26 @@ class ChannelARLatentCodec(SliceCoder):
         means, scales = self.hyper_synthesis(z_hat)
         gc = self.gaussian_conditional
         y_slices = y.split(self.slices, dim=1)
-        symbols: list[int] = []
-        indexes: list[int] = []
+        # one int32 buffer each, filled in coding order, not Python lists: the coder takes any
+        # sequence, and lists of a 24 MP image's 12M symbols and indexes (the 128-channel
+        # latents) raised the encode's peak by 0.2 GB
+        symbols = torch.empty(y.numel(), dtype=torch.int32)
+        indexes = torch.empty(y.numel(), dtype=torch.int32)
+        filled = 0
 
         def step(index: int, mu: Tensor, sigma: Tensor) -> Tensor:
+            nonlocal filled
             q = gc.quantize(y_slices[index], "symbols", mu)
-            symbols.extend(q.reshape(-1).tolist())
-            indexes.extend(gc.build_indexes(sigma).reshape(-1).tolist())
+            end = filled + q.numel()
+            symbols[filled:end] = q.reshape(-1)
+            indexes[filled:end] = gc.build_indexes(sigma).reshape(-1)
+            filled = end
             return gc.dequantize(q, mu)
 
         y_hat = self.run_slices(means, scales, step)
+        assert filled == y.numel(), "every slice is coded once"
         encoder = BufferedRansEncoder()
-        encoder.encode_with_indexes(symbols, indexes, cdfs, lengths, offsets)
+        encoder.encode_with_indexes(symbols.numpy(), indexes.numpy(), cdfs, lengths, offsets)
         return [z_string, encoder.flush()], y_hat
 
     @torch.no_grad()
@@ -214,7 +222,7 @@ class ChannelARLatentCodec(SliceCoder):
 
         def step(index: int, mu: Tensor, sigma: Tensor) -> Tensor:
             values = decoder.decode_stream(
-                gc.build_indexes(sigma).reshape(-1).tolist(), cdfs, lengths, offsets
+                gc.build_indexes(sigma).reshape(-1).to(torch.int32).numpy(), cdfs, lengths, offsets
             )
             shape = (1, self.slices[index], height, width)
             return gc.dequantize(torch.tensor(values, dtype=torch.int32).reshape(shape), mu)
