@@ -6,8 +6,9 @@
 #
 #   benchmarks/train_tiny_series.sh ARCH[/CONFIG] ALPHA OUT_DIR [INIT] [TOP_STEPS] [STEPS]
 #
-# CONFIG: the architecture's configuration, tiny by default (convnext-charm/small: 128 latent
-# channels; see benchmarks/transform_ceiling.py for why the tiny ones cap PSNR).
+# CONFIG: the architecture's configuration, tiny by default (small: 128 latent channels; see
+# benchmarks/transform_ceiling.py for why the tiny ones cap PSNR). The shipped bundles:
+#   cca/small 1 OUT '' 15000 1200   and   convnext-charm/small 1 OUT '' 20000 1500
 #
 # Why this order: a model's rate follows λ within a few hundred steps, its distortion does
 # not. Fine-tuned upwards from a mid-range base, the top point's PSNR stayed near the base's
@@ -43,6 +44,12 @@ train() { # OUT STEPS LMBDA LR [INIT]
         licbench train "${common[@]}" --lr "$rate" --lmbda "$lmbda" --steps "$n" --out "$ckpt"
     fi
 }
+if [ -f "$out/lmbda-0.0483.pt.state" ] && [ ! -d "$out/top" ]; then
+    # the layout before the top link: there the long run is OUT/lmbda-0.0483.pt, and resuming it
+    # as the 1,500-step top link would do nothing and keep it as the top point
+    echo "$out: move lmbda-0.0483.pt* into $out/top/ first (the long run lives there now)" >&2
+    exit 2
+fi
 mkdir -p "$out/top"
 top=$out/top/lmbda-0.0483.pt
 train "$top" "$top_steps" 0.0483 1e-3 "$init" >> "$out/top/lmbda-0.0483.log" 2>&1

@@ -162,11 +162,11 @@ def _mean_difference(
     when the shared interval is less than ``min_overlap`` of the *test* curve's range, i.e. when
     part of the test curve has no anchor to compare with. FAU's package divides by the union of
     both ranges instead, which also fires whenever the anchor reaches further than the test
-    curve: a JPEG sweep over 25-40 dB against any learned codec's six points, webp against jpeg,
-    CCA's published Kodak curve against VTM's. A warning that fires on every ordinary comparison
-    is noise; the shared interval itself is reported with every BD value
-    (:class:`licbench.results.compare.BDComparison`'s ``overlap``, the report's "over"), so a
-    narrow comparison shows how narrow it is.
+    curve: a JPEG sweep over 25-40 dB against a learned codec's six or seven points, webp
+    against jpeg, CCA's published Kodak curve against VTM's. A warning that fires on every
+    ordinary comparison is noise; the shared interval itself comes with every BD value
+    (:class:`licbench.results.compare.BDComparison`'s ``overlap``; the run report shows it as
+    "over", summary.json as ``bd_rate.ranges``), so a narrow comparison shows how narrow it is.
     """
     lo = max(x_anchor[0], x_test[0])
     hi = min(x_anchor[-1], x_test[-1])

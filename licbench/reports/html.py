@@ -8,6 +8,9 @@ from typing import Any
 
 import jinja2
 
+from licbench.metrics.derived import bd_series
+from licbench.results.series import span
+
 
 def _number(value: Any, digits: int = 3) -> str:
     if value is None:
@@ -70,7 +73,13 @@ def _environment() -> jinja2.Environment:
     environment.filters["q"] = _quality
     environment.filters["count"] = _count
     environment.filters["words"] = for_readers
+    environment.filters["span"] = _span
     return environment
+
+
+def _span(pair: tuple[float, float], metric: str) -> str:
+    """The quality range a BD value covers, in its BD series' unit and decimals."""
+    return span(pair[0], pair[1], bd_series(metric))
 
 
 def render(template: str, context: dict[str, Any]) -> str:

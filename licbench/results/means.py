@@ -112,7 +112,7 @@ def bd_table(
             result = compare(curves[anchor], curve, metric, method)
             table.warnings.extend(f"{codec} {metric}: {m}" for m in result.messages())
             table.values[metric][codec] = result.value
-            if result.overlap is not None:
+            if result.ok and result.overlap is not None:  # the range of a value, not of an n/a
                 table.ranges.setdefault(metric, {})[codec] = result.overlap
     for name, members in HEADLINE_GROUPS.items():
         if set(members) <= set(metrics):

@@ -33,6 +33,13 @@ def digits(key: str) -> int:
     return 2 if _unit(key) == "dB" else 4
 
 
+def span(low: float, high: float, key: str) -> str:
+    """A range of ``key``'s values as shown beside a BD value (``25.97–30.62 dB``)."""
+    places = digits(key)
+    unit = _unit(key)
+    return f"{low:.{places}f}–{high:.{places}f}" + (f" {unit}" if unit else "")
+
+
 def higher_is_better(key: str) -> bool | None:
     """The declared direction of a metric or derived series; None when it is unknown."""
     if key in DERIVED:

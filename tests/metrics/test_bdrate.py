@@ -227,7 +227,7 @@ def test_cca_vs_compressai_kodak_vtm(method, expected):
     with warnings.catch_warnings():
         warnings.simplefilter("error", BDRateWarning)
         got = bd_rate(vtm, cca, method=method)
-    with pytest.warns(UserWarning, match="do not overlap sufficiently|overlap"):
+    with pytest.warns(UserWarning, match="overlap"):
         bjontegaard.bd_rate(*_arrays(vtm), *_arrays(cca), method, require_matching_points=False)
     assert round(got, 2) == expected
     assert got == pytest.approx(fau_rate(*_arrays(vtm), *_arrays(cca), method), abs=TOL)

@@ -7,6 +7,7 @@ import pytest
 
 from licbench.results.curve import Curve
 from licbench.results.means import bd_table
+from licbench.results.series import span
 from licbench.results.summary import BDTable, SummaryError
 
 JPEG = Curve.from_dict(  # the default jpeg sweep on the Kodak sample (q5 ... q92), measured
@@ -55,3 +56,17 @@ def test_ranges_survive_the_summary_round_trip_and_bad_ones_are_named():
     data["ranges"]["psnr-rgb"]["learned"] = [29.1]
     with pytest.raises(SummaryError, match=r"bd_rate\.ranges\.psnr-rgb\.learned"):
         BDTable.from_json(data)
+
+
+def test_a_value_that_cannot_be_computed_has_no_range():
+    broken = Curve.from_dict(  # quality falls as rate grows: no BD-rate, said as an error
+        {"results": {"bpp": [0.2, 0.4, 0.8], "psnr-rgb": [30.0, 32.0, 31.0]}}, name="broken"
+    )
+    table = bd_table({"jpeg": JPEG, "broken": broken}, "jpeg", ["psnr-rgb"])
+    assert table.range("psnr-rgb", "broken") is None
+    assert "not monotonic" in table.warnings[0]
+
+
+def test_a_range_is_shown_in_its_series_unit_and_decimals():
+    assert span(25.9737, 30.6232, "psnr-rgb") == "25.97–30.62 dB"
+    assert span(0.96204, 0.99101, "lpips-alex") == "0.9620–0.9910"

@@ -64,6 +64,8 @@ def test_an_incomplete_codec_is_measured_like_with_like_and_marked(images, tmp_p
     assert headline == pytest.approx(0.0, abs=1e-9)  # the same codec on the same images
     report = (tmp_path / "cand" / "report.html").read_text()
     assert "incomplete</b>: failed on 1 image(s)" in report and "the 2 of 3 images" in report
+    low, high = result.summary.bd_rate.range("psnr-rgb", "jpeg-but-b")
+    assert f'<small class="range">over {low:.2f}–{high:.2f} dB</small>' in report
 
     from licbench.cli import main
 

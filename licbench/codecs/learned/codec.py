@@ -24,7 +24,8 @@ licbench's architectures (:class:`LearnedCodec`), spec parameters (all strings, 
 delivers them)::
 
     ckpt=FILE_OR_DIR   one checkpoint per rate point (see ``checkpoints`` for formats and order)
-    config=NAME        paper (default, or what the checkpoints record) | tiny | small
+    config=NAME        paper (default, or what the checkpoints record) | tiny | small (cca and
+                       convnext-charm)
     weights=random     no checkpoint: seeded random weights, for benchmarks and tests only
     seed=N             the seed of weights=random (default 0)
     order=RULE         auto | lmbda | name | name-desc: how rate points are numbered
