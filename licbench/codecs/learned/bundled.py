@@ -6,8 +6,8 @@ were trained (data, λs, α, steps, wall time), written by ``benchmarks/train_ti
 ``benchmarks/export_bundled.py``. They are small models (the architectures' ``small``
 configurations, 128 latent channels; the codec names keep ``-tiny``, the name users and stores
 know) trained for 87 (CCA) and 141 minutes (ConvNeXt-ChARM) on two shared CPU cores, over
-CompressAI's λ range and one halving below: a working
-pipeline and a sanity anchor that beats JPEG, not the papers' numbers.
+CompressAI's λ range and one halving below: a working pipeline and a sanity anchor that beats
+JPEG, not the papers' numbers.
 
 The codecs themselves are declared with their architecture, :class:`Bundled` mixed in before
 its codec: ``cca-tiny`` in ``archs/cca.py``, ``convnext-charm-tiny`` in
